@@ -1,0 +1,151 @@
+"""Chemical formulas: parsing, formatting and reduction.
+
+The parser reads what chemists write in tables such as SuperCon: element symbols with integer or
+decimal amounts, nested groups in ``()`` or ``[]`` with a multiplier (``Ba(Fe0.9Co0.1)2As2``).
+It never guesses: anything else (SuperCon's ``-X`` / ``+Y`` oxygen markers, stray characters,
+unknown symbols) raises :class:`~sc_toolkit.errors.FormulaError` with the reason, so that a
+dataset loader can report the row and skip it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+
+from ..errors import FormulaError
+from .elements import ELECTRONEGATIVITY, INDEX, SYMBOLS
+
+_TOKEN = re.compile(r"([A-Z][a-z]?)|(\d+\.\d*|\.\d+|\d+)|([(\[])|([)\]])|(\s+)")
+_CLOSE_FOR = {"(": ")", "[": "]"}
+
+
+def parse_formula(formula: str) -> dict[str, float]:
+    """Amount of each element in ``formula`` (order of first appearance, amounts summed).
+
+    Raises FormulaError naming the position and the reason when the text is not a formula.
+    """
+    if not isinstance(formula, str) or not formula.strip():
+        raise FormulaError("empty formula", hint="give a formula such as 'YBa2Cu3O7'")
+    stack: list[dict[str, float]] = [{}]
+    openers: list[str] = []
+    pos = 0
+    last_group: dict[str, float] | None = None
+    last_symbol: str | None = None
+    while pos < len(formula):
+        match = _TOKEN.match(formula, pos)
+        if match is None:
+            raise FormulaError(
+                f"unexpected character {formula[pos]!r} at position {pos + 1} in {formula!r}",
+                hint="a formula holds element symbols, amounts and brackets only",
+            )
+        symbol, number, opener, closer, _space = match.groups()
+        if symbol:
+            if symbol not in INDEX:
+                raise FormulaError(f"unknown element {symbol!r} in {formula!r}", hint=_hint_for(symbol))
+            stack[-1][symbol] = stack[-1].get(symbol, 0.0) + 1.0
+            last_symbol, last_group = symbol, None
+        elif number:
+            value = float(number)
+            if last_symbol is not None:
+                stack[-1][last_symbol] += value - 1.0
+            elif last_group is not None:
+                for element, amount in last_group.items():
+                    stack[-1][element] = stack[-1].get(element, 0.0) + amount * (value - 1.0)
+            else:
+                raise FormulaError(
+                    f"amount {number!r} at position {pos + 1} follows no element in {formula!r}",
+                    hint="write amounts after the element or bracket they multiply",
+                )
+            last_symbol, last_group = None, None
+        elif opener:
+            stack.append({})
+            openers.append(opener)
+            last_symbol, last_group = None, None
+        elif closer:
+            if not openers or _CLOSE_FOR[openers[-1]] != closer:
+                raise FormulaError(f"unbalanced {closer!r} at position {pos + 1} in {formula!r}")
+            openers.pop()
+            group = stack.pop()
+            for element, amount in group.items():
+                stack[-1][element] = stack[-1].get(element, 0.0) + amount
+            last_symbol, last_group = None, group
+        pos = match.end()
+    if openers:
+        raise FormulaError(f"unclosed {openers[-1]!r} in {formula!r}")
+    amounts = {element: amount for element, amount in stack[0].items() if amount != 0.0}
+    if not amounts:
+        raise FormulaError(f"no element with a non-zero amount in {formula!r}")
+    return amounts
+
+
+def _hint_for(symbol: str) -> str:
+    if symbol in ("D", "T"):
+        return f"'{symbol}' marks a hydrogen isotope; write 'H' if the isotope does not matter"
+    return "element symbols are case-sensitive, e.g. 'Co' (cobalt) vs 'CO'"
+
+
+def _format_amount(amount: float, decimals: int) -> str:
+    if abs(amount - 1.0) < 10.0**-decimals / 2:
+        return ""
+    text = f"{amount:.{decimals}f}".rstrip("0").rstrip(".")
+    return text
+
+
+def ordered(symbols: Iterable[str]) -> list[str]:
+    """Symbols ordered as in conventional formulas: increasing electronegativity, then symbol."""
+
+    def key(symbol: str) -> tuple[float, str]:
+        x = ELECTRONEGATIVITY[INDEX[symbol]]
+        return (x if not math.isnan(x) else math.inf, symbol)
+
+    return sorted(symbols, key=key)
+
+
+def format_formula(amounts: Mapping[str, float], *, decimals: int = 4) -> str:
+    """Formula text of ``amounts`` in conventional element order; amounts of 1 are left out."""
+    return "".join(symbol + _format_amount(amounts[symbol], decimals) for symbol in ordered(amounts))
+
+
+def reduced_amounts(amounts: Mapping[str, float], *, tolerance: float = 1e-6) -> dict[str, float]:
+    """Amounts divided by their greatest common divisor when all are integers; unchanged otherwise.
+
+    This is pymatgen's convention for reduced formulas: 'Y2Ba4Cu6O14' -> 'Ba2YCu3O7', while a doped
+    formula such as 'La1.85Sr0.15CuO4' keeps its amounts.
+    """
+    values = list(amounts.values())
+    if not all(abs(v - round(v)) < tolerance for v in values):
+        return dict(amounts)
+    divisor = math.gcd(*(int(round(v)) for v in values))
+    return {symbol: round(v) / divisor for symbol, v in amounts.items()}
+
+
+def reduced_formula(formula_or_amounts: str | Mapping[str, float]) -> str:
+    """Reduced formula (see :func:`reduced_amounts`) in conventional element order."""
+    amounts = (
+        parse_formula(formula_or_amounts) if isinstance(formula_or_amounts, str) else formula_or_amounts
+    )
+    return format_formula(reduced_amounts(amounts))
+
+
+def composition_key(amounts: Mapping[str, float], *, decimals: int = 4) -> str:
+    """Identity of a composition, independent of formula units: atomic fractions rounded to
+    ``decimals``, elements by atomic number ('Ba0.1538 Cu0.2308 ...' for YBa2Cu3O7 and Y2Ba4Cu6O14).
+
+    Two formulas are the same material for novelty, uniqueness and grouped splits when their keys
+    are equal.
+    """
+    total = sum(amounts.values())
+    parts = sorted((INDEX[s], s, a / total) for s, a in amounts.items())
+    return " ".join(f"{s}{f:.{decimals}f}" for _, s, f in parts)
+
+
+__all__ = [
+    "SYMBOLS",
+    "composition_key",
+    "format_formula",
+    "ordered",
+    "parse_formula",
+    "reduced_amounts",
+    "reduced_formula",
+]

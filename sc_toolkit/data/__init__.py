@@ -1,0 +1,8 @@
+"""Datasets by name: public sources with sha256, a download cache, and local copies.
+
+A :class:`Dataset` names its files (URL + sha256), licence and citation, and a loader that turns
+the files into a clean :class:`LoadedTable`. Files are looked up, in order, in
+``$SCTK_DATA_DIR/<folder>/`` (copies a user already has; the tests and CI point it at
+``../shared/data``) and in the cache ``$SCTK_CACHE_DIR`` (default ``~/.cache/sc-toolkit``) where
+``sctk data fetch`` downloads them.
+"""

@@ -1,0 +1,53 @@
+"""What a dataset is: files with checksums, terms of use, and a loader to a clean table."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """One file of a dataset: its name inside the dataset folder, public URL and sha256."""
+
+    name: str
+    url: str
+    sha256: str
+
+
+@dataclass
+class LoadedTable:
+    """A clean table and the source rows that were reported and skipped.
+
+    ``rejected`` has the columns ``row`` (position in the source file), ``value`` (the raw text)
+    and ``reason``; nothing in ``table`` is silently altered from the source.
+    """
+
+    table: pd.DataFrame
+    rejected: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame({"row": [], "value": [], "reason": []})
+    )
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A public dataset, downloadable into the cache or read from ``$SCTK_DATA_DIR/<folder>``.
+
+    ``loader(folder)`` reads the files in ``folder`` and returns a :class:`LoadedTable`.
+    Composition datasets give at least ``formula``, ``reduced_formula`` and ``composition_key``.
+    ``redistributable`` is False where the licence is missing or forbids it: sc-toolkit then
+    downloads for the user but never ships a copy.
+    """
+
+    name: str
+    folder: str
+    files: tuple[DataFile, ...]
+    description: str
+    licence: str
+    citation: str
+    loader: Callable[[Path], LoadedTable]
+    kind: str = "composition"
+    redistributable: bool = True
