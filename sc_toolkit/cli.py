@@ -1,0 +1,263 @@
+"""The ``sctk`` command line: run, resume, check, list-plugins, describe, data."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+from .errors import RecipeError, SctkError, UserError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="sc-toolkit: machine learning for superconductor discovery.")
+data_app = typer.Typer(no_args_is_help=True, help="List, fetch and verify datasets.")
+app.add_typer(data_app, name="data")
+
+out = Console()
+err = Console(stderr=True)
+
+SetOption = Annotated[list[str] | None, typer.Option("--set", help="override a recipe value: key=value")]
+QuickOption = Annotated[bool, typer.Option("--quick", help="same code paths on a small slice (< 1 minute)")]
+
+
+def _registry():
+    from .registry import default_registry
+
+    return default_registry()
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        out.print(f"sc-toolkit {__version__}")
+        for name, version in sorted(_registry().plugins.items()):
+            out.print(f"  plugin {name} {version}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[bool, typer.Option("--version", callback=_version_callback, is_eager=True,
+                                          help="show versions of sc-toolkit and its plugins")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="show tracebacks of errors")] = False,
+) -> None:
+    """sc-toolkit: machine learning for superconductor discovery."""
+
+
+def _plan(recipe: Path, overrides: list[str] | None, quick: bool):
+    from .plan import make_plan
+    from .recipe import apply_overrides, read_recipe
+
+    raw = apply_overrides(read_recipe(recipe), overrides or [])
+    return make_plan(raw, _registry(), quick=quick, source=str(recipe))
+
+
+@app.command()
+def check(recipe: Path, set_: SetOption = None, quick: QuickOption = False) -> None:
+    """Validate a recipe whole and print the plan; trains nothing."""
+    plan = _plan(recipe, set_, quick)
+    out.print(f"[green]{recipe}: valid[/green]")
+    for line in plan.describe():
+        out.print("  " + line)
+
+
+@app.command()
+def run(recipe: Path, set_: SetOption = None, quick: QuickOption = False) -> None:
+    """Run a recipe in a new run directory: train, sample, filter, predict, rank, report."""
+    from .runner import execute, start_run
+
+    plan = _plan(recipe, set_, quick)
+    directory = start_run(plan, recipe.read_text())
+    (directory / "invocation.json").write_text(json.dumps({"overrides": set_ or [], "quick": quick}) + "\n")
+    err.print(f"run directory: [bold]{directory}[/bold]")
+    for line in plan.describe():
+        err.print("  " + line)
+    _summary(execute(plan, _registry(), directory, console=err), plan)
+
+
+@app.command()
+def resume(run_dir: Path) -> None:
+    """Continue a run that stopped: finished steps are loaded, training resumes from its checkpoint."""
+    from .runner import execute
+
+    invocation = run_dir / "invocation.json"
+    if not invocation.is_file():
+        raise UserError(f"{run_dir} is not a run directory (no invocation.json)",
+                        hint="give a directory that `sctk run` created")
+    settings = json.loads(invocation.read_text())
+    plan = _plan(run_dir / "recipe.toml", settings["overrides"], settings["quick"])
+    err.print(f"resuming [bold]{run_dir}[/bold]")
+    _summary(execute(plan, _registry(), run_dir, console=err), plan)
+
+
+def _summary(result, plan) -> None:
+    metrics = result.metrics
+    for name, report in metrics.get("predictors", {}).items():
+        if "model" not in report:
+            continue
+        table = Table(title=f"predictor {name}: hold-out ({report['split']}; n_test={report['n_test']})")
+        keys = list(report["model"])
+        table.add_column("model")
+        for key in keys:
+            table.add_column(key, justify="right")
+        for label, values in report.items():
+            if isinstance(values, dict) and set(keys) <= set(values):
+                table.add_row(label, *(f"{values[k]:.3f}" for k in keys))
+        out.print(table)
+    generation = metrics.get("generation")
+    if generation:
+        line = f"sampled {generation['n_samples']}, decoded {generation['decoded']}"
+        for label, c in generation.get("filters", {}).items():
+            line += f" -> {label} {c['kept']}"
+        out.print(line + f" -> accepted {generation.get('accepted', 0)}")
+    if result.accepted is not None and len(result.accepted):
+        top = plan.rank.top if plan.rank else 10
+        table = Table(title=f"top {min(top, len(result.accepted))} of {len(result.accepted)} accepted candidates")
+        columns = ["rank", "reduced_formula"] + [c for c in result.accepted.columns
+                                                  if c.endswith(("_pred", "_std", "_proba"))]
+        for column in columns:
+            table.add_column(column, justify="right" if column != "reduced_formula" else "left")
+        for _, row in result.accepted.head(top).iterrows():
+            table.add_row(*(f"{row[c]:.2f}" if isinstance(row[c], float) else str(row[c]) for c in columns))
+        out.print(table)
+    out.print(f"run directory: [bold]{result.directory}[/bold]")
+
+
+@app.command("list-plugins")
+def list_plugins(as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False) -> None:
+    """Every component by kind, with its plugin, version and status; plugins that failed to load."""
+    registry = _registry()
+    rows = [{"kind": e.kind, "name": e.name, "plugin": e.plugin, "version": e.version, "status": e.status,
+             "summary": e.cls.summary()} for e in registry.entries()]
+    failures = [{"plugin": f.plugin, "error": f.error} for f in registry.failures]
+    if as_json:
+        out.print_json(json.dumps({"components": rows, "failures": failures, "datasets": sorted(registry.datasets)}))
+        return
+    table = Table(title="components")
+    for column in ("kind", "name", "plugin", "version", "status", "summary"):
+        table.add_column(column)
+    for row in rows:
+        status = row["status"] if row["status"] == "ok" else f"[yellow]{row['status']}[/yellow]"
+        table.add_row(row["kind"], row["name"], row["plugin"], row["version"], status, row["summary"])
+    out.print(table)
+    if failures:
+        table = Table(title="plugins that failed to load")
+        table.add_column("plugin")
+        table.add_column("error", style="red")
+        for failure in failures:
+            table.add_row(failure["plugin"], failure["error"])
+        out.print(table)
+
+
+@app.command()
+def describe(name: str) -> None:
+    """Parameters of a component: types, defaults and descriptions."""
+    from .errors import did_you_mean
+
+    registry = _registry()
+    entries = registry.find(name)
+    if not entries:
+        raise UserError(f"no component named '{name}'",
+                        hint=did_you_mean(name, [e.name for e in registry.entries()]) or "see `sctk list-plugins`")
+    for entry in entries:
+        cls = entry.cls
+        out.print(f"[bold]{entry.name}[/bold] ({entry.kind}, plugin {entry.plugin} {entry.version}, {entry.status})")
+        out.print((cls.__doc__ or "").strip())
+        table = Table(title="parameters")
+        for column in ("name", "type", "default", "description"):
+            table.add_column(column)
+        for field_name, info in cls.Params.model_fields.items():
+            default = "(required)" if info.is_required() else repr(info.get_default(call_default_factory=True))
+            table.add_row(field_name, _type_name(info.annotation), default, info.description or "")
+        out.print(table)
+        if cls.quick:
+            out.print("--quick sets: " + ", ".join(f"{k}={v!r}" for k, v in cls.quick.items()))
+
+
+def _type_name(annotation: Any) -> str:
+    text = getattr(annotation, "__name__", None) if not getattr(annotation, "__args__", None) else None
+    return text or str(annotation).replace("typing.", "")
+
+
+@data_app.command("list")
+def data_list() -> None:
+    """Registered datasets: where each is found, licence, citation."""
+    from .data import locate_or_none
+
+    table = Table(title="datasets")
+    for column in ("name", "kind", "files", "found in", "licence"):
+        table.add_column(column)
+    for name, dataset in sorted(_registry().datasets.items()):
+        where = locate_or_none(dataset)
+        table.add_row(name, dataset.kind, str(len(dataset.files)), str(where) if where else "[yellow]not here[/yellow]",
+                      dataset.licence)
+    out.print(table)
+
+
+@data_app.command("fetch")
+def data_fetch(names: list[str], force: Annotated[bool, typer.Option(help="download again")] = False) -> None:
+    """Download datasets from their public sources into the cache, checking sha256."""
+    from .data import fetch
+
+    registry = _registry()
+    for name in names:
+        path = fetch(registry.dataset(name), force=force)
+        out.print(f"{name}: {path}")
+
+
+@data_app.command("verify")
+def data_verify(names: Annotated[list[str] | None, typer.Argument()] = None) -> None:
+    """Check the sha256 of every file of the named (default: all) datasets."""
+    from .data import verify
+
+    registry = _registry()
+    bad = 0
+    for name in names or sorted(registry.datasets):
+        for status in verify(registry.dataset(name)):
+            ok = status.ok
+            bad += not ok
+            out.print(f"{'[green]ok[/green]' if ok else '[red]FAIL[/red]'} {name}/{status.file}: {status.detail}")
+    if bad:
+        raise UserError(f"{bad} file(s) missing or corrupt", hint="run `sctk data fetch NAME --force`")
+
+
+def main() -> None:
+    """Entry point: expected errors become one line on stderr with exit code 2 (input) or 1 (step)."""
+    debug = "--debug" in sys.argv
+    try:
+        app(standalone_mode=False)
+    except RecipeError as error:
+        if debug:
+            raise
+        for line in error.lines():
+            err.print(f"[red]error:[/red] {line}", highlight=False, soft_wrap=True)
+        err.print(f"[red]error:[/red] {error.one_line()}", highlight=False, soft_wrap=True)
+        sys.exit(error.exit_code)
+    except SctkError as error:
+        if debug:
+            raise
+        err.print(f"[red]error:[/red] {error.one_line()}", highlight=False, soft_wrap=True)
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as error:
+        import click
+
+        if isinstance(error, click.exceptions.Exit):
+            sys.exit(error.exit_code)
+        if isinstance(error, click.ClickException):
+            error.show()
+            sys.exit(2)
+        if isinstance(error, click.exceptions.Abort):
+            sys.exit(1)
+        if debug:
+            raise
+        err.print(f"[red]error:[/red] unexpected {type(error).__name__}: {error} "
+                  "(hint: rerun with --debug and report the traceback)", highlight=False, soft_wrap=True)
+        sys.exit(1)

@@ -1,0 +1,348 @@
+"""Validate a recipe whole against the registered components and turn it into a plan.
+
+Validation happens before any data is read or model trained, and reports every problem at once
+with its location (``generator.params.epochs``) and, where it can, a "did you mean": first the
+structure of each section, then each component's own ``Params``, then the compatibility between
+steps (an invertible encoder before a generator, columns that a filter or the ranking needs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pydantic
+
+from .components import Component, Params
+from .errors import Problem, RecipeError, did_you_mean
+from .recipe import (
+    LIST_SECTIONS,
+    REQUIRED_SECTIONS,
+    SECTIONS,
+    ComponentRef,
+    DataSection,
+    FilterStep,
+    GeneratorSection,
+    PredictorSection,
+    QuickSection,
+    RankSection,
+    RunSection,
+    apply_quick,
+)
+from .registry import ComponentEntry, Registry
+
+#: Columns every candidate row has before any prediction.
+CANDIDATE_COLUMNS = ("sample", "formula", "reduced_formula", "composition_key", "n_elements")
+
+
+@dataclass
+class Step:
+    """One use of a component: where it is in the recipe, what it is, its validated parameters."""
+
+    where: str
+    entry: ComponentEntry
+    params: Params
+    label: str
+
+    def build(self) -> Component:
+        return self.entry.cls(self.params)
+
+    def describe(self) -> str:
+        changed = self.params.model_dump(exclude_defaults=True)
+        shown = ", ".join(f"{k}={v}" for k, v in changed.items())
+        return f"{self.entry.name}" + (f" ({shown})" if shown else "")
+
+
+@dataclass
+class PredictorPlan:
+    section: PredictorSection
+    step: Step
+    encoder: Step
+
+    @property
+    def task(self) -> str:
+        return getattr(self.step.params, "task", "regression")
+
+    def outputs(self) -> list[str]:
+        name = self.section.name
+        if self.task == "classification":
+            return [f"{name}_pred", f"{name}_proba"]
+        return [f"{name}_pred"] + ([f"{name}_std"] if self.step.entry.cls.supports_std else [])
+
+
+@dataclass
+class Plan:
+    """A validated recipe: what will run, in order, with every parameter resolved."""
+
+    recipe: dict[str, Any]
+    run: RunSection
+    data: DataSection
+    data_filters: list[Step]
+    generator: GeneratorSection | None = None
+    generator_step: Step | None = None
+    generator_encoder: Step | None = None
+    predictors: list[PredictorPlan] = field(default_factory=list)
+    filters: list[Step] = field(default_factory=list)
+    predict_before: int = 0
+    rank: RankSection | None = None
+    quick: QuickSection | None = None
+
+    def resolved_recipe(self) -> dict[str, Any]:
+        """The recipe with every component's parameters filled in: re-runnable as it stands."""
+        out: dict[str, Any] = {"run": self.run.model_dump()}
+        out["data"] = _drop_none(self.data.model_dump() | {"filters": [_ref(s) for s in self.data_filters]})
+        if self.generator:
+            out["generator"] = _drop_none(
+                self.generator.model_dump()
+                | _ref(self.generator_step)
+                | {"encoder": _ref(self.generator_encoder)}
+            )
+        if self.predictors:
+            out["predictors"] = [
+                _drop_none(p.section.model_dump() | _ref(p.step) | {"encoder": _ref(p.encoder)})
+                for p in self.predictors
+            ]
+        if self.filters:
+            out["filters"] = [_ref(s) | {"name": s.label} for s in self.filters]
+        if self.rank:
+            out["rank"] = self.rank.model_dump()
+        return out
+
+    def describe(self) -> list[str]:
+        """The plan as numbered lines, for ``sctk check`` and the run log."""
+        lines = []
+        source = f"dataset '{self.data.dataset}'" if self.data.dataset else f"file {self.data.path}"
+        selection = ", ".join(s.describe() for s in self.data_filters)
+        lines.append(f"load      {source}" + (f"; keep rows passing {selection}" if selection else ""))
+        if self.quick:
+            lines.append(f"quick     at most {self.quick.rows} training rows, {self.quick.n_samples} samples")
+        if self.generator_step:
+            g = self.generator
+            lines.append(f"encode    {self.generator_encoder.describe()} (invertible)")
+            cond = f", label column '{g.label}'" if g.label else ""
+            lines.append(f"train     {self.generator_step.describe()}{cond}")
+            n = self.quick.n_samples if self.quick else g.n_samples
+            lines.append(f"sample    {n} compositions" + (f" of class '{g.condition}'" if g.condition else ""))
+        for p in self.predictors:
+            target = f"{p.section.target} > {p.section.threshold}" if p.section.threshold is not None else p.section.target
+            lines.append(
+                f"fit       {p.step.describe()} on {p.encoder.describe()} -> {', '.join(p.outputs())} "
+                f"(target {target}; {p.section.holdout:.0%} of composition groups held out for metrics)"
+            )
+        for i, step in enumerate(self.filters):
+            if i == self.predict_before and self.predictors and self.generator_step:
+                lines.append("predict   candidates with " + ", ".join(p.section.name for p in self.predictors))
+            lines.append(f"filter    {step.label}: {step.describe()}")
+        if self.predict_before == len(self.filters) and self.predictors and self.generator_step:
+            lines.append("predict   candidates with " + ", ".join(p.section.name for p in self.predictors))
+        if self.rank:
+            order = "descending" if self.rank.descending else "ascending"
+            lines.append(f"rank      by {self.rank.by} ({order}), show top {self.rank.top}")
+        return [f"{i + 1}. {line}" for i, line in enumerate(lines)]
+
+
+def _ref(step: Step) -> dict[str, Any]:
+    return {"use": step.entry.name, "params": _drop_none(step.params.model_dump(mode="json"))}
+
+
+def _drop_none(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: (_drop_none(v) if isinstance(v, dict) else v) for k, v in data.items() if v is not None}
+
+
+class _Validator:
+    def __init__(self, registry: Registry, quick: bool):
+        self.registry = registry
+        self.quick = quick
+        self.problems: list[Problem] = []
+
+    def problem(self, where: str, message: str, hint: str | None = None) -> None:
+        self.problems.append(Problem(where, message, hint))
+
+    def section(self, raw: dict[str, Any], key: str, model: type[pydantic.BaseModel], where: str):
+        try:
+            return model(**raw)
+        except pydantic.ValidationError as error:
+            self.pydantic_problems(error, where, model)
+        except TypeError:
+            self.problem(where, f"'{key}' must be a table")
+        return None
+
+    def pydantic_problems(self, error: pydantic.ValidationError, where: str, model) -> None:
+        for item in error.errors():
+            loc = ".".join(str(p) for p in item["loc"])
+            path = f"{where}.{loc}" if loc else where
+            field_name = str(item["loc"][-1]) if item["loc"] else ""
+            if item["type"] == "extra_forbidden":
+                self.problem(path, f"unknown key '{field_name}'", did_you_mean(field_name, model.model_fields))
+            elif item["type"] == "missing":
+                self.problem(path, f"missing required key '{field_name}'", _describe_field(model, item["loc"]))
+            else:
+                self.problem(path, f"{item['msg']} (got {item.get('input')!r})")
+
+    def step(
+        self, ref: ComponentRef, kind: str, where: str, inherited: dict[str, Any], label: str | None = None
+    ) -> Step | None:
+        if (kind, ref.use) not in self.registry.components:
+            names = self.registry.names(kind)
+            hint = did_you_mean(ref.use, names) or "see `sctk list-plugins`"
+            other = [e.kind for e in self.registry.find(ref.use)]
+            if other:
+                hint = f"'{ref.use}' is a {other[0]}, not a {kind}"
+            self.problem(f"{where}.use", f"no {kind} named '{ref.use}'", hint)
+            return None
+        entry = self.registry.entry(kind, ref.use)
+        fields = entry.cls.Params.model_fields
+        params = {k: v for k, v in inherited.items() if k in fields}
+        if self.quick:
+            params |= entry.cls.quick
+        params |= ref.params
+        try:
+            validated = entry.cls.Params(**params)
+        except pydantic.ValidationError as error:
+            self.pydantic_problems(error, f"{where}.params", entry.cls.Params)
+            return None
+        return Step(where, entry, validated, label or ref.use)
+
+
+def _describe_field(model, loc) -> str | None:
+    info = model.model_fields.get(str(loc[-1])) if len(loc) == 1 else None
+    return info.description if info and info.description else None
+
+
+def make_plan(raw: dict[str, Any], registry: Registry, *, quick: bool = False, source: str | None = None) -> Plan:
+    """Validate ``raw`` (a parsed recipe, overrides already applied) and return its :class:`Plan`.
+
+    Raises :class:`RecipeError` listing every problem found.
+    """
+    v = _Validator(registry, quick)
+    if quick:
+        raw = _with_quick(raw, v)
+    for key in raw:
+        if key not in SECTIONS:
+            v.problem(key, f"unknown section '{key}'", did_you_mean(key, SECTIONS))
+    for key in REQUIRED_SECTIONS:
+        if key not in raw:
+            v.problem(key, f"missing section [{key}]", f"add a [{key}] table")
+
+    run = v.section(raw.get("run", {}), "run", RunSection, "run") if "run" in raw else None
+    inherited = {"seed": run.seed, "random_state": run.seed, "device": run.device} if run else {}
+
+    data = v.section(raw.get("data", {}), "data", DataSection, "data") if "data" in raw else None
+    data_filters: list[Step] = []
+    if data:
+        if (data.dataset is None) == (data.path is None):
+            v.problem("data", "give exactly one of 'dataset' or 'path'", "e.g. dataset = \"supercon\"")
+        elif data.dataset and data.dataset not in registry.datasets:
+            v.problem("data.dataset", f"no dataset named '{data.dataset}'",
+                      did_you_mean(data.dataset, registry.datasets) or "see `sctk data list`")
+        for i, ref in enumerate(data.filters):
+            step = v.step(ref, "filter", f"data.filters.{i}", inherited, ref.name)
+            if step:
+                data_filters.append(step)
+
+    generator = generator_step = generator_encoder = None
+    if "generator" in raw:
+        generator = v.section(raw["generator"], "generator", GeneratorSection, "generator")
+    if generator:
+        generator_step = v.step(generator, "generator", "generator", inherited)
+        generator_encoder = v.step(generator.encoder, "encoder", "generator.encoder", inherited)
+        if generator_encoder and not generator_encoder.entry.cls.invertible:
+            invertible = [e.name for e in registry.entries("encoder") if e.cls.invertible]
+            v.problem("generator.encoder.use", f"encoder '{generator.encoder.use}' is not invertible, "
+                      "so generated samples could not be decoded into formulas",
+                      "use an invertible encoder: " + ", ".join(invertible) if invertible else None)
+        if generator_encoder and generator_encoder.entry.cls.consumes != "composition":
+            v.problem("generator.encoder.use", f"encoder '{generator.encoder.use}' reads structures; "
+                      "composition generators need a composition encoder")
+        if generator_step and generator.condition is not None:
+            if not generator_step.entry.cls.conditional:
+                v.problem("generator.condition", f"generator '{generator.use}' is not conditional",
+                          "remove 'condition' or use a conditional generator")
+            elif generator.label is None:
+                v.problem("generator.condition", "a condition needs the training column of labels",
+                          'add label = "class"')
+
+    predictors: list[PredictorPlan] = []
+    for i, item in enumerate(_list_section(raw, "predictors", v)):
+        section = v.section(item, "predictors", PredictorSection, f"predictors.{i}")
+        if not section:
+            continue
+        step = v.step(section, "predictor", f"predictors.{i}", inherited)
+        encoder = v.step(section.encoder, "encoder", f"predictors.{i}.encoder", inherited)
+        if encoder and encoder.entry.cls.produces != "matrix":
+            v.problem(f"predictors.{i}.encoder.use", f"encoder '{section.encoder.use}' gives graphs; "
+                      f"predictor '{section.use}' needs a feature matrix")
+        if step and section.threshold is not None and getattr(step.params, "task", None) != "classification":
+            v.problem(f"predictors.{i}.threshold", "a threshold makes class labels, but the predictor's "
+                      "task is not 'classification'", 'set params.task = "classification"')
+        if any(p.section.name == section.name for p in predictors):
+            v.problem(f"predictors.{i}.name", f"two predictors are named '{section.name}'",
+                      "give each predictor its own name")
+        if step and encoder:
+            predictors.append(PredictorPlan(section, step, encoder))
+
+    filters: list[Step] = []
+    for i, item in enumerate(_list_section(raw, "filters", v)):
+        ref = v.section(item, "filters", FilterStep, f"filters.{i}")
+        if ref:
+            step = v.step(ref, "filter", f"filters.{i}", inherited, ref.name)
+            if step:
+                filters.append(step)
+    labels = [s.label for s in filters]
+    for label in {lab for lab in labels if labels.count(lab) > 1}:
+        v.problem("filters", f"two filters are labelled '{label}'", "give one of them a distinct 'name'")
+
+    rank = v.section(raw["rank"], "rank", RankSection, "rank") if "rank" in raw else None
+    predict_before = _check_columns(v, filters, predictors, rank, generator_step is not None or not generator)
+    if (filters or rank) and "generator" not in raw:
+        v.problem("filters" if filters else "rank", "filters and ranking act on generated candidates, "
+                  "but the recipe has no [generator]", "add a [generator] table or remove them")
+
+    quick_section = None
+    if "quick" in raw:
+        quick_section = v.section(raw["quick"], "quick", QuickSection, "quick")
+    elif quick:
+        quick_section = QuickSection()
+    if v.problems:
+        raise RecipeError(v.problems, source=source)
+    return Plan(raw, run, data, data_filters, generator, generator_step, generator_encoder, predictors,
+                filters, predict_before, rank, quick_section if quick else None)
+
+
+def _with_quick(raw: dict[str, Any], v: _Validator) -> dict[str, Any]:
+    try:
+        return apply_quick(raw)
+    except pydantic.ValidationError as error:
+        v.pydantic_problems(error, "quick", QuickSection)
+    except Exception as error:  # a bad dotted key in [quick].set
+        v.problem("quick.set", str(error))
+    return raw
+
+
+def _list_section(raw: dict[str, Any], key: str, v: _Validator) -> list[Any]:
+    value = raw.get(key, [])
+    if not isinstance(value, list):
+        v.problem(key, f"'{key}' must be an array of tables", f"write [[{key}]] for each entry")
+        return []
+    return value
+
+
+def _check_columns(v, filters, predictors, rank, check: bool) -> int:
+    """Index of the first filter that reads a predicted column (predictions run just before it)."""
+    predicted = {c: p for p in predictors for c in p.outputs()}
+    available = set(CANDIDATE_COLUMNS)
+    predict_before = len(filters)
+    for i, step in enumerate(filters):
+        needs = set(step.build().columns())
+        if needs & predicted.keys() and predict_before == len(filters):
+            predict_before = i
+            available |= predicted.keys()
+        for column in sorted(needs - available):
+            if check:
+                v.problem(f"filters.{i}.params", f"filter '{step.label}' reads column '{column}', "
+                          "which no earlier step provides",
+                          did_you_mean(column, available | predicted.keys()))
+    if rank and check and rank.by not in available | predicted.keys():
+        v.problem("rank.by", f"cannot rank by '{rank.by}': no step provides that column",
+                  did_you_mean(rank.by, available | predicted.keys()))
+    return predict_before

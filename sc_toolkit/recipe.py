@@ -1,0 +1,199 @@
+"""Recipe files: TOML that chains components into a run, with a typed schema.
+
+A recipe has these tables (all but ``[run]`` and ``[data]`` optional)::
+
+    [run]          name, seed, device, output_dir
+    [data]         dataset (registered name) or path (CSV), filters = [...] selecting training rows
+    [generator]    use, params, encoder = {use, params}, n_samples, label, condition
+    [[predictors]] name, use, params, encoder, target, threshold, holdout
+    [[filters]]    use, params, name             (applied to generated candidates, in order)
+    [rank]         by, descending, top
+    [quick]        rows, n_samples, set = {"dotted.key" = value}   (what --quick changes)
+
+This module only parses and edits recipe text; :mod:`sc_toolkit.plan` validates a recipe against
+the registered components.
+"""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .errors import UserError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ComponentRef(_Strict):
+    """A component by registered name, with its parameters."""
+
+    use: str = Field(description="registered component name, e.g. 'wgan-gp'")
+    params: dict[str, Any] = Field(default_factory=dict, description="the component's parameters")
+
+
+class FilterStep(ComponentRef):
+    name: str | None = Field(None, description="label in the candidate table (default: use)")
+
+
+class RunSection(_Strict):
+    name: str = Field(description="run name; the run directory is <output_dir>/<name>-<time>")
+    seed: int = Field(0, description="seed given to every component that takes one")
+    device: str = Field("auto", description="'auto' (GPU when present), 'cpu' or 'cuda[:n]'")
+    output_dir: str = Field("runs", description="where run directories are created")
+
+
+class DataSection(_Strict):
+    dataset: str | None = Field(None, description="registered dataset name (see `sctk data list`)")
+    path: str | None = Field(None, description="a CSV file with a 'formula' column, instead of a dataset")
+    filters: list[FilterStep] = Field(default_factory=list, description="filters selecting training rows")
+
+
+class GeneratorSection(ComponentRef):
+    encoder: ComponentRef = Field(description="invertible encoder the generator learns in")
+    n_samples: int = Field(20_000, gt=0, description="compositions to sample")
+    label: str | None = Field(None, description="training column of class labels (conditional generators)")
+    condition: str | None = Field(None, description="label to sample (conditional generators)")
+
+
+class PredictorSection(ComponentRef):
+    name: str = Field(description="output column prefix: '<name>_pred', '<name>_std', '<name>_proba'")
+    encoder: ComponentRef = Field(description="encoder giving the predictor's features")
+    target: str = Field("tc", description="training column to predict")
+    threshold: float | None = Field(None, description="classify target > threshold (classification)")
+    holdout: float = Field(0.2, ge=0.0, lt=1.0, description="share of composition groups held out")
+
+
+class RankSection(_Strict):
+    by: str = Field(description="column to sort accepted candidates by")
+    descending: bool = True
+    top: int = Field(25, gt=0, description="candidates shown in the summary")
+
+
+class QuickSection(_Strict):
+    rows: int = Field(1500, gt=0, description="training rows kept by --quick (seeded sample)")
+    n_samples: int = Field(2000, gt=0, description="samples drawn by --quick")
+    set: dict[str, Any] = Field(default_factory=dict, description="dotted overrides applied by --quick")
+
+
+SECTIONS: dict[str, type[BaseModel]] = {
+    "run": RunSection,
+    "data": DataSection,
+    "generator": GeneratorSection,
+    "predictors": PredictorSection,
+    "filters": FilterStep,
+    "rank": RankSection,
+    "quick": QuickSection,
+}
+LIST_SECTIONS = {"predictors", "filters"}
+REQUIRED_SECTIONS = ("run", "data")
+
+
+def read_recipe(path: str | Path) -> dict[str, Any]:
+    """The recipe file as a dict; UserError for a missing file or invalid TOML."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"recipe file not found: {path}", hint="give the path of a .toml recipe")
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise UserError(f"invalid TOML: {error}", where=str(path), hint="check quotes and brackets") from None
+
+
+def parse_value(text: str) -> Any:
+    """A command-line value read as TOML (numbers, booleans, lists, quoted strings), else a string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def set_dotted(recipe: dict[str, Any], key: str, value: Any) -> None:
+    """Set ``key`` ('generator.params.epochs', 'predictors.0.params.n_estimators') in place."""
+    parts = key.split(".")
+    node: Any = recipe
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise UserError(
+                    f"--set {key}: '{part}' is not an index of the {len(node)} entries of '{'.'.join(parts[:i])}'",
+                    hint="use a number such as 0",
+                )
+            part = int(part)
+        elif not isinstance(node, dict):
+            raise UserError(f"--set {key}: '{'.'.join(parts[:i])}' is a value, not a table")
+        if last:
+            node[part] = value
+        else:
+            if isinstance(node, dict) and part not in node:
+                node[part] = {}
+            node = node[part]
+
+
+def apply_overrides(recipe: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """A copy of ``recipe`` with each 'key=value' override applied."""
+    recipe = copy.deepcopy(recipe)
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"--set {item!r} is not key=value", hint="e.g. --set generator.params.epochs=5")
+        set_dotted(recipe, key.strip(), parse_value(value.strip()))
+    return recipe
+
+
+def apply_quick(recipe: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``recipe`` with its ``[quick]`` overrides applied (component defaults come later)."""
+    quick = QuickSection(**recipe.get("quick", {}))
+    recipe = copy.deepcopy(recipe)
+    for key, value in quick.set.items():
+        set_dotted(recipe, key, value)
+    return recipe
+
+
+def dumps_toml(data: dict[str, Any]) -> str:
+    """TOML text of a recipe dict (tables, arrays of tables, inline values)."""
+    lines: list[str] = []
+    scalars = {k: v for k, v in data.items() if not isinstance(v, (dict, list)) or _inline_list(v)}
+    for key, value in scalars.items():
+        lines.append(f"{_key(key)} = {_value(value)}")
+    for key, value in data.items():
+        if key in scalars:
+            continue
+        if isinstance(value, dict):
+            lines += ["", f"[{_key(key)}]"] + [
+                f"{_key(k)} = {_value(v)}" for k, v in value.items()
+            ]
+        else:
+            for item in value:
+                lines += ["", f"[[{_key(key)}]]"] + [f"{_key(k)} = {_value(v)}" for k, v in item.items()]
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def _inline_list(value: Any) -> bool:
+    return isinstance(value, list) and not all(isinstance(v, dict) for v in value) or value == []
+
+
+def _key(key: str) -> str:
+    return key if key.replace("_", "").replace("-", "").isalnum() else f'"{key}"'
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + " }"
+    if value is None:
+        raise UserError("a recipe value cannot be empty (None)", hint="leave the key out instead")
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
