@@ -102,7 +102,7 @@ def ordered(symbols: Iterable[str]) -> list[str]:
     return sorted(symbols, key=key)
 
 
-def format_formula(amounts: Mapping[str, float], *, decimals: int = 4) -> str:
+def format_formula(amounts: Mapping[str, float], *, decimals: int = 6) -> str:
     """Formula text of ``amounts`` in conventional element order; amounts of 1 are left out."""
     return "".join(symbol + _format_amount(amounts[symbol], decimals) for symbol in ordered(amounts))
 
