@@ -1,1 +1,20 @@
+"""The sc-toolkit hooks of sctk-composition: its encoders and filters (imports no heavy library)."""
 
+from sc_toolkit import hookimpl
+
+from .element_fractions import ElementFractions
+from .filters import Elements, Novel, Threshold, Unique, Values
+from .magpie import Magpie
+from .smact_valid import SmactValid
+
+
+@hookimpl
+def register_encoders(register):
+    register(ElementFractions)
+    register(Magpie)
+
+
+@hookimpl
+def register_filters(register):
+    for cls in (SmactValid, Novel, Unique, Elements, Threshold, Values):
+        register(cls)

@@ -1,0 +1,133 @@
+"""Atomic fractions over a fixed element list, the encoding of ScGAN-style composition generators."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+from pydantic import Field
+
+import sc_toolkit
+from sc_toolkit import UserError
+from sc_toolkit.chem import N_ELEMENTS, SYMBOLS, Compositions, as_compositions
+
+#: Largest multiplier tried to turn a decoded formula's amounts into whole numbers (AlO1.5 -> Al2O3).
+MAX_MULTIPLIER = 4
+
+
+class ElementFractions(sc_toolkit.Encoder):
+    """Atomic fractions of the elements H..max_z (default 96, H..Cm as in ScGAN); invertible.
+
+    ``encode`` gives one row per material, one column per element (rows sum to 1). Materials are
+    Compositions, formulas, or a table with a 'formula' column; a formula holding an element beyond
+    ``max_z`` is a UserError naming it.
+
+    ``decode`` turns any real matrix of that width (a generator's output) back into compositions:
+    negative values become 0, fractions below ``min_fraction`` are dropped, the rest renormalised.
+    Amounts are then written the way chemists write formulas, in three steps:
+
+    1. one element is given the amount 1: the one that makes the most amounts whole numbers, and
+       among equally good choices the scarcest element (so the smallest amount is 1);
+    2. when the smallest whole multiplier up to 4 makes every amount whole, it is applied
+       (AlO1.5 -> Al2O3);
+    3. amounts are rounded to ``decimals``.
+
+    So YBa2Cu3O7 and La1.85Sr0.15CuO4 decode to themselves, and a generated row with no simple ratio
+    reads as e.g. BaO2.68Cu3.22. A row left with no element decodes to formula '' and zero amounts.
+    """
+
+    name: ClassVar[str] = "element-fractions"
+    invertible: ClassVar[bool] = True
+
+    class Params(sc_toolkit.Params):
+        max_z: int = Field(96, ge=1, le=N_ELEMENTS, description="last atomic number encoded (96 = Cm, as in ScGAN)")
+        min_fraction: float = Field(
+            0.01, ge=0.0, lt=1.0, description="decode: atomic fractions below this are dropped as noise"
+        )
+        decimals: int = Field(2, ge=0, le=6, description="decode: decimal places of the decoded amounts")
+
+    def encode(self, materials) -> np.ndarray:
+        """Atomic fractions, shape (n_materials, max_z)."""
+        compositions = as_compositions(materials)
+        max_z = self.params.max_z
+        beyond = compositions.amounts[:, max_z:] > 0
+        if beyond.any():
+            row = int(np.flatnonzero(beyond.any(axis=1))[0])
+            extra = [SYMBOLS[max_z + c] for c in np.flatnonzero(beyond[row])]
+            raise UserError(
+                f"formula {compositions.formulas[row]!r} (row {row}) holds {', '.join(extra)}, beyond "
+                f"the {max_z} elements H..{SYMBOLS[max_z - 1]} that element-fractions encodes",
+                hint="remove such materials with the 'elements' filter, or raise max_z",
+            )
+        return compositions.fractions[:, :max_z]
+
+    def feature_labels(self) -> list[str]:
+        """Element symbols H..max_z."""
+        return list(SYMBOLS[: self.params.max_z])
+
+    def decode(self, features: np.ndarray) -> Compositions:
+        """Compositions of encoded (or generated) rows; see the class docstring for the convention."""
+        X = np.asarray(features, dtype=float)
+        if X.ndim != 2 or X.shape[1] != self.params.max_z:
+            raise UserError(
+                f"element-fractions decodes rows of {self.params.max_z} values, got shape {X.shape}",
+                hint="decode with the encoder (and max_z) the features were made with",
+            )
+        X = np.where(np.isfinite(X), np.clip(X, 0.0, None), 0.0)
+        fractions = _normalised(X)
+        fractions[fractions < self.params.min_fraction] = 0.0
+        amounts = np.zeros((len(X), N_ELEMENTS))
+        amounts[:, : X.shape[1]] = _readable_amounts(_normalised(fractions), self.params.decimals)
+        return Compositions.from_matrix(amounts, decimals=self.params.decimals)
+
+    def citations(self) -> list[str]:
+        return [
+            "Jha et al., ElemNet: deep learning the chemistry of materials from only elemental "
+            "composition, Sci. Rep. 8, 17593 (2018)",
+            "Kim & Dordevic, ScGAN: a generative adversarial network to predict hypothetical "
+            "superconductors, arXiv:2209.03444 (2022)",
+        ]
+
+    def provenance(self) -> dict[str, Any]:
+        return {
+            "elements": f"H..{SYMBOLS[self.params.max_z - 1]}",
+            **self.params.model_dump(),
+            "decode_convention": "most whole amounts with one element at 1, whole multiplier <= "
+            f"{MAX_MULTIPLIER}, rounded",
+        }
+
+
+def _normalised(X: np.ndarray) -> np.ndarray:
+    """Rows divided by their sums; all-zero rows stay zero."""
+    totals = X.sum(axis=1, keepdims=True)
+    return np.divide(X, totals, out=np.zeros_like(X), where=totals > 0)
+
+
+def _is_whole(amounts: np.ndarray, decimals: int) -> np.ndarray:
+    return np.abs(amounts - np.round(amounts)) < 0.5 * 10.0**-decimals
+
+
+def _readable_amounts(fractions: np.ndarray, decimals: int) -> np.ndarray:
+    """Amounts proportional to ``fractions`` (rows summing to 1 or 0), scaled as documented in
+    :class:`ElementFractions` and rounded to ``decimals``."""
+    present = fractions > 0
+    width = max(int(present.sum(axis=1).max(initial=0)), 1)
+    # Present elements first in each row: the candidate "amount 1" elements.
+    order = np.argsort(~present, axis=1, kind="stable")[:, :width]
+    candidate = np.take_along_axis(fractions, order, axis=1)
+    valid = candidate > 0
+    # scales[i, c]: the scale making candidate c of row i amount 1; amounts[i, c, :] its amounts.
+    scales = np.divide(1.0, candidate, out=np.zeros_like(candidate), where=valid)
+    scaled = scales[:, :, None] * fractions[:, None, :]
+    whole = (_is_whole(scaled, decimals) & present[:, None, :]).sum(axis=2)
+    # Most whole amounts first, then the largest scale (the scarcest element gets amount 1).
+    score = np.where(valid, whole * (1.0 + scales.max(axis=1, keepdims=True)) + scales, -1.0)
+    best = np.argmax(score, axis=1)
+    amounts = fractions * scales[np.arange(len(fractions)), best][:, None]
+    multiplier = np.ones((len(fractions), 1))
+    settled = np.zeros(len(fractions), dtype=bool)
+    for m in range(1, MAX_MULTIPLIER + 1):
+        fits = ~settled & _is_whole(amounts * m, decimals).all(axis=1)
+        multiplier[fits] = m
+        settled |= fits
+    return np.round(amounts * multiplier, decimals)
