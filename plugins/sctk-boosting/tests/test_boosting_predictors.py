@@ -6,6 +6,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 import numpy as np
+import pydantic
 import pytest
 
 from sc_toolkit import UserError
@@ -72,6 +73,8 @@ def test_log_target_predicts_in_the_original_unit(cls, supercon):
     assert np.corrcoef(model.predict(X), tc)[0, 1] > 0.8, "training-set fit in K"
     with pytest.raises(UserError, match="log_target"):
         cls(log_target=True).fit(X, np.full(len(X), -2.0))
+    with pytest.raises(pydantic.ValidationError, match="regression only"):
+        cls(task="classification", log_target=True)
 
 
 @pytest.mark.parametrize("cls", BOOSTED, ids=lambda c: c.name)

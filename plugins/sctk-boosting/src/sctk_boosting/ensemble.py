@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from sc_toolkit import Params, Predictor, UserError
 from sc_toolkit.progress import progress
@@ -54,6 +54,12 @@ class BoostingParams(Params):
     )
     n_jobs: int = Field(2, ge=1, description="CPU threads used by the library")
     random_state: int = Field(0, ge=0, description="seed of the bootstrap resamples and of the trees")
+
+    @model_validator(mode="after")
+    def _log_target_needs_regression(self) -> BoostingParams:
+        if self.log_target and self.task != "regression":
+            raise ValueError("log_target applies to regression only; drop it or set task: regression")
+        return self
 
 
 class BoostedEnsemble(Predictor):
