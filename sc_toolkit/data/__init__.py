@@ -6,3 +6,21 @@ the files into a clean :class:`LoadedTable`. Files are looked up, in order, in
 ``../shared/data``) and in the cache ``$SCTK_CACHE_DIR`` (default ``~/.cache/sc-toolkit``) where
 ``sctk data fetch`` downloads them.
 """
+
+from .dataset import DataFile, Dataset, LoadedTable
+from .store import FileStatus, cache_dir, data_dir, fetch, load, locate, resolve, sha256_of, verify
+
+__all__ = [
+    "DataFile",
+    "Dataset",
+    "FileStatus",
+    "LoadedTable",
+    "cache_dir",
+    "data_dir",
+    "fetch",
+    "load",
+    "locate",
+    "resolve",
+    "sha256_of",
+    "verify",
+]

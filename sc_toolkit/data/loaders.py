@@ -1,0 +1,373 @@
+"""Loaders: the files of one dataset folder -> a clean :class:`LoadedTable`.
+
+Shared rules:
+
+- Text is read as written: no column is guessed to be missing (the formula 'NaN' is sodium
+  nitride, not a missing value) and formula strings are never edited.
+- A row whose formula does not parse (SuperCon's ``-X`` / ``+Y`` / ``=z`` oxygen markers, 'D' or 'T'
+  for hydrogen isotopes, typos such as 'TI') or whose target is missing, not a number, or (for Tc)
+  negative goes to ``rejected`` with its ``row`` (0-based data row of its source file), ``value``
+  (the raw text) and ``reason``.
+- Composition tables carry ``formula`` (source text), ``reduced_formula`` and ``composition_key``
+  (see :func:`sc_toolkit.chem.composition_key`); rows that share a key are aggregated where the
+  loader says so, with ``n_entries`` counting the source rows behind each output row.
+"""
+
+from __future__ import annotations
+
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..chem import Compositions
+from ..chem.elements import INDEX, N_ELEMENTS
+from ..chem.families import superconductor_class
+from ..errors import DataError
+from .dataset import LoadedTable
+
+_MISSING = ("", "na", "NA", "nan", "NaN")
+
+
+def _read_text(path: Path, **options) -> pd.DataFrame:
+    """Every cell as the text written in the file (nothing turned into NaN)."""
+    return pd.read_csv(path, dtype=str, keep_default_na=False, **options)
+
+
+def _rejected(rows, values, reasons) -> pd.DataFrame:
+    """Rejected rows; ``reasons`` is one reason per row or a single reason for all."""
+    rows = list(rows)
+    reasons = [reasons] * len(rows) if isinstance(reasons, str) else list(reasons)
+    return pd.DataFrame(
+        {
+            "row": pd.Series(rows, dtype="int64"),
+            "value": pd.Series(list(values), dtype=object),
+            "reason": pd.Series(reasons, dtype=object),
+        }
+    )
+
+
+def _combine_rejected(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    return pd.concat(parts, ignore_index=True).sort_values("row", kind="stable").reset_index(drop=True)
+
+
+def _required_numbers(
+    frame: pd.DataFrame, column: str, label: str, *, nonnegative: bool = False
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rows whose ``column`` is a number (made float), and the others as rejected rows."""
+    text = frame[column]
+    values = pd.to_numeric(text.where(~text.isin(_MISSING)), errors="coerce")
+    missing = text.isin(_MISSING)
+    invalid = values.isna() & ~missing
+    negative = (values < 0) if nonnegative else pd.Series(False, index=frame.index)
+    bad = missing | invalid | negative
+    reasons = np.select(
+        [missing[bad], invalid[bad]],
+        [f"missing {label}", f"{label} is not a number"],
+        default=f"negative {label}",
+    )
+    rejected = _rejected(frame.index[bad], text[bad], reasons)
+    return frame[~bad].assign(**{column: values[~bad]}), rejected
+
+
+def _optional_numbers(text: pd.Series, where: str) -> pd.Series:
+    """Numbers where given, NaN where the cell is empty or 'na'; DataError on anything else."""
+    values = pd.to_numeric(text.where(~text.isin(_MISSING)), errors="coerce")
+    invalid = values.isna() & ~text.isin(_MISSING)
+    if invalid.any():
+        row = invalid.idxmax()
+        raise DataError(f"row {row}: {text[row]!r} is not a number", where=where)
+    return values
+
+
+def _parse_rows(frame: pd.DataFrame, column: str) -> tuple[pd.DataFrame, Compositions, pd.DataFrame]:
+    """Rows whose ``column`` parses as a formula, and the others as rejected rows.
+
+    Each distinct string is parsed once: the kept rows get ``composition_key`` and ``_parsed`` (their
+    row in the returned Compositions, for :func:`_described`).
+    """
+    codes, uniques = pd.factorize(frame[column])
+    compositions, bad = Compositions.parse(uniques.tolist())
+    parsed = np.ones(len(uniques), dtype=bool)
+    parsed[[b.row for b in bad]] = False
+    reason = np.empty(len(uniques), dtype=object)
+    reason[[b.row for b in bad]] = [b.reason for b in bad]
+    rejected_rows = ~parsed[codes]
+    rejected = _rejected(
+        frame.index[rejected_rows], frame[column][rejected_rows], reason[codes[rejected_rows]]
+    )
+    position = (np.cumsum(parsed) - 1)[codes[~rejected_rows]]
+    kept = frame[~rejected_rows].assign(composition_key=compositions.keys()[position], _parsed=position)
+    return kept, compositions, rejected
+
+
+def _described(table: pd.DataFrame, compositions: Compositions, *, with_class: bool = False) -> pd.DataFrame:
+    """``table`` with ``reduced_formula`` (and ``class``, scheme "scgan") of its parsed rows, computed
+    only for the rows that remain after aggregation."""
+    chosen = compositions[table["_parsed"].to_numpy()]
+    table = table.drop(columns="_parsed").assign(reduced_formula=chosen.reduced_formulas())
+    if with_class:
+        table["class"] = superconductor_class(chosen)
+    return table
+
+
+def _lowest_per_composition(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """One row per composition key: the row with the lowest ``column`` (NaN last, then first in the
+    file), in source order, with ``n_entries``."""
+    counts = frame.groupby("composition_key", sort=False)["composition_key"].transform("size")
+    ordered = frame.assign(n_entries=counts).sort_values(column, kind="stable", na_position="last")
+    return ordered.drop_duplicates("composition_key").sort_index().reset_index(drop=True)
+
+
+def _superconductor_table(formulas: pd.Series, tc: pd.Series) -> LoadedTable:
+    """Formula + Tc rows -> one row per composition key (see :func:`load_supercon`)."""
+    frame = pd.DataFrame({"formula": formulas, "tc": tc})
+    frame, bad_tc = _required_numbers(frame, "tc", "Tc", nonnegative=True)
+    frame, compositions, bad_formula = _parse_rows(frame, "formula")
+    frame["reported"] = frame["tc"].where(frame["tc"] > 0)
+    table = (
+        frame.groupby("composition_key", sort=False)
+        .agg(
+            formula=("formula", "first"),
+            _parsed=("_parsed", "first"),
+            tc=("reported", "median"),
+            n_entries=("tc", "size"),
+        )
+        .reset_index()
+    )
+    table = _described(table, compositions, with_class=True)
+    table["tc"] = table["tc"].fillna(0.0)
+    columns = ["formula", "reduced_formula", "composition_key", "tc", "n_entries", "class"]
+    return LoadedTable(table[columns], _combine_rejected([bad_tc, bad_formula]))
+
+
+def load_supercon(folder: Path) -> LoadedTable:
+    """Stanev 2018 SuperCon table: one row per composition key.
+
+    Columns: ``formula`` (source text of the group's first row, untouched), ``reduced_formula``,
+    ``composition_key``, ``tc`` (K), ``n_entries`` (source rows aggregated), ``class``
+    (:func:`~sc_toolkit.chem.families.superconductor_class`, scheme "scgan").
+
+    ``tc`` is the median of the group's Tc > 0 values. Tc = 0 in SuperCon means "no Tc reported",
+    not a measurement, so a group gets Tc = 0 only when all its rows are 0; those rows are kept and
+    the recipe decides whether to drop them. Unparseable formulas and missing / negative Tc are in
+    ``rejected``.
+    """
+    raw = _read_text(folder / "Supercon_data_by_2018_Stanev.csv")
+    return _superconductor_table(raw["name"], raw["Tc"])
+
+
+def load_supercon_nims_raw(folder: Path) -> LoadedTable:
+    """Raw NIMS SuperCon export, the chemical formula column (``element``) with ``tc``; same columns
+    and aggregation as :func:`load_supercon`. Formulas with SuperCon's non-stoichiometry markers
+    (``O7-X``, ``O7+Y``) are rejected, not repaired; ``row`` counts data rows after the three header
+    lines. Tc above ~200 K here are mostly errors or high-pressure hydrides (no pressure column)."""
+    raw = _read_text(folder / "supercon_raw.tsv", sep="\t", skiprows=[0, 1])
+    return _superconductor_table(raw["element"], raw["tc"])
+
+
+def load_uci_superconductivity(folder: Path) -> LoadedTable:
+    """Hamidieh 2018 UCI table: one row per source row (the benchmark uses all 21,263; 5,954 repeat a
+    composition, so split by ``composition_key``).
+
+    The file has no formula column: ``formula`` is rebuilt from the element counts (conventional
+    element order, amounts to 4 decimals; ``composition_key`` uses the exact counts). ``tc`` is the
+    last column (the header calls both technetium and the target 'Tc'). ``oxygen_unknown`` is True
+    where O = 1 with Cu present: Hamidieh turned unspecified oxygen (``OX``, ``Oz``) into O = 1, so
+    those cuprate compositions are wrong; drop or impute them. ``class`` as in :func:`load_supercon`.
+    """
+    path = folder / "unique_m_elements_tc.csv"
+    with path.open() as file:
+        header = file.readline().strip().split(",")
+    elements = header[:-1]
+    if header[-1] != "Tc" or any(e not in INDEX for e in elements):
+        raise DataError("unexpected header: expected element symbols then 'Tc'", where=str(path))
+    raw = _read_text(path, header=0, names=[*elements, "tc"])
+    frame, rejected = _required_numbers(raw, "tc", "Tc", nonnegative=True)
+    counts = frame[elements].to_numpy(dtype=float)
+    empty = counts.sum(axis=1) <= 0
+    rejected = _combine_rejected([rejected, _rejected(frame.index[empty], [""] * empty.sum(), "no element")])
+    frame, counts = frame[~empty], counts[~empty]
+    amounts = np.zeros((len(counts), N_ELEMENTS))
+    amounts[:, [INDEX[e] for e in elements]] = counts
+    compositions = Compositions.from_matrix(amounts)
+    table = pd.DataFrame(
+        {
+            "formula": compositions.formulas,
+            "reduced_formula": compositions.reduced_formulas(),
+            "composition_key": compositions.keys(),
+            "tc": frame["tc"].to_numpy(),
+            "class": superconductor_class(compositions),
+            "oxygen_unknown": (amounts[:, INDEX["O"]] == 1) & (amounts[:, INDEX["Cu"]] > 0),
+        }
+    )
+    return LoadedTable(table, rejected)
+
+
+_OQMD_FILES = {
+    "OQMD_Bandgap_train.csv": "band_gap",
+    "OQMD_Bandgap_val.csv": "band_gap",
+    "OQMD_Bandgap_test.csv": "band_gap",
+    "OQMD_Formation_Enthalpy_val.csv": "formation_enthalpy",
+    "OQMD_Formation_Enthalpy_test.csv": "formation_enthalpy",
+}
+
+
+def load_oqmd(folder: Path) -> LoadedTable:
+    """OQMD compositions from CrabNet's band-gap (train/val/test) and formation-enthalpy (val/test)
+    tables: one row per composition key, in order of first appearance.
+
+    Columns: ``formula``, ``reduced_formula``, ``composition_key``, ``formation_enthalpy`` (eV/atom,
+    NaN where the formation-enthalpy tables do not give it: their train split is not public here;
+    outliers up to +43 eV/atom are kept), ``band_gap`` (eV), ``n_entries``. A formula string found in
+    both kinds of table gets both values; when several strings share a key (none do in these files)
+    the one with the lowest formation enthalpy is kept. ``rejected`` reasons name the file.
+    """
+    parts, rejected = [], []
+    for name, column in _OQMD_FILES.items():
+        raw = _read_text(folder / name)
+        raw = raw.rename(columns={"target": column})
+        frame, bad = _required_numbers(raw, column, column.replace("_", " "))
+        parts.append(frame)
+        rejected.append(bad.assign(reason=f"{name}: " + bad["reason"]))
+    merged = (
+        pd.concat(parts, ignore_index=True)
+        .groupby("formula", sort=False)[["formation_enthalpy", "band_gap"]]
+        .first()
+        .reset_index()
+    )
+    merged, compositions, bad_formula = _parse_rows(merged, "formula")
+    for part in parts:  # report unparseable formulas by their row in each file
+        in_part = part["formula"].isin(bad_formula["value"])
+        if in_part.any():
+            rejected.append(_rejected(part.index[in_part], part["formula"][in_part], "unparseable formula"))
+    table = _described(_lowest_per_composition(merged, "formation_enthalpy"), compositions)
+    columns = ["formula", "reduced_formula", "composition_key", "formation_enthalpy", "band_gap"]
+    return LoadedTable(table[[*columns, "n_entries"]], _combine_rejected(rejected))
+
+
+def load_mp_e_form(folder: Path) -> LoadedTable:
+    """Matbench ``mp_e_form`` (Materials Project via CrabNet): one row per composition key, the
+    polymorph with the lowest formation energy (the ground state, all a composition model can mean).
+
+    Columns: ``formula`` (source text of that entry, e.g. 'K4Mn4O8'), ``reduced_formula``,
+    ``composition_key``, ``formation_energy`` (eV/atom), ``n_entries`` (polymorphs).
+    """
+    raw = _read_text(folder / "mp_e_form.csv").rename(columns={"target": "formation_energy"})
+    frame, bad_value = _required_numbers(raw, "formation_energy", "formation energy")
+    frame, compositions, bad_formula = _parse_rows(frame, "formula")
+    table = _described(_lowest_per_composition(frame, "formation_energy"), compositions)
+    columns = ["formula", "reduced_formula", "composition_key", "formation_energy", "n_entries"]
+    return LoadedTable(table[columns], _combine_rejected([bad_value, bad_formula]))
+
+
+def load_jarvis_dft_3d(folder: Path) -> LoadedTable:
+    """JARVIS-DFT 3D: one row per composition key, the entry with the lowest formation energy.
+
+    Columns: ``jid``, ``formula``, ``reduced_formula``, ``composition_key``, ``formation_energy``
+    (OptB88vdW, eV/atom), ``optb88vdw_bandgap``, ``mbj_bandgap`` (eV, NaN where 'na'), ``ehull``
+    (eV/atom), all of that entry, and ``n_entries``. The upstream columns that are empty in every
+    row (space group, natoms, volume, moduli) are left out.
+    """
+    path = folder / "jarvis_dft_3d.csv"
+    raw = _read_text(path).rename(columns={"formation_energy_per_atom": "formation_energy"})
+    frame, bad_value = _required_numbers(raw, "formation_energy", "formation energy")
+    for column in ("optb88vdw_bandgap", "mbj_bandgap", "ehull"):
+        frame[column] = _optional_numbers(frame[column], f"{path} column {column}")
+    frame, compositions, bad_formula = _parse_rows(frame, "formula")
+    table = _described(_lowest_per_composition(frame, "formation_energy"), compositions)
+    columns = ["jid", "formula", "reduced_formula", "composition_key", "formation_energy"]
+    columns += ["optb88vdw_bandgap", "mbj_bandgap", "ehull", "n_entries"]
+    return LoadedTable(table[columns], _combine_rejected([bad_value, bad_formula]))
+
+
+def load_3dsc_index(folder: Path) -> LoadedTable:
+    """3DSC_MP CIF index (not the structures): one row per CIF in ``3DSC_MP_cifs.tar.gz``.
+
+    Columns: ``cif`` (member name in the tarball), ``formula`` (3DSC's ``formula_sc``),
+    ``reduced_formula``, ``composition_key``, ``mp_id``, ``synth_doped`` (bool: partial occupancies
+    added to an MP parent), ``tc`` (K, from the 3DSC_ICSD table; NaN for the 590 CIFs without one).
+    Several CIFs share a formula: weight or split by ``composition_key``.
+    """
+    path = folder / "3DSC_MP_cif_index.csv"
+    raw = _read_text(path).rename(columns={"formula_sc": "formula"})
+    raw["tc"] = _optional_numbers(raw["tc_K_from_3DSC_ICSD_table"], str(path))
+    raw["synth_doped"] = raw["synth_doped"] == "True"
+    frame, compositions, rejected = _parse_rows(raw, "formula")
+    frame = _described(frame, compositions)
+    columns = ["cif", "formula", "reduced_formula", "composition_key", "mp_id", "synth_doped", "tc"]
+    return LoadedTable(frame[columns].reset_index(drop=True), rejected)
+
+
+def load_supercon3d_index(folder: Path) -> LoadedTable:
+    """SuperCon3D (SODNet) label table (not the structures): one row per CIF in
+    ``SuperCon3D_cifs.tar.gz`` (member ``cif/<cif>``).
+
+    Columns: ``cif``, ``formula`` (upstream ``cf``), ``reduced_formula``, ``composition_key``, ``tc``
+    (K), ``family`` (SODNet's: others / heavy-Fermion / cuprate / h_based / iron-based; h_based mixes
+    high-pressure and predicted Tc), ``order`` ('order' or 'disorder').
+    """
+    raw = _read_text(folder / "df_all_data1202.csv")
+    raw = raw.rename(columns={raw.columns[0]: "cif", "cf": "formula"})
+    frame, bad_tc = _required_numbers(raw, "tc", "Tc", nonnegative=True)
+    frame, compositions, bad_formula = _parse_rows(frame, "formula")
+    frame = _described(frame, compositions)
+    columns = ["cif", "formula", "reduced_formula", "composition_key", "tc", "family", "order"]
+    return LoadedTable(frame[columns].reset_index(drop=True), _combine_rejected([bad_tc, bad_formula]))
+
+
+def load_jarvis_supercon_index(folder: Path) -> LoadedTable:
+    """JARVIS BCS superconductors (``jarvis_supercon_3d_merged.csv``): one row per material.
+
+    Columns: ``jid``, ``formula`` (from JARVIS-DFT 3D), ``reduced_formula``, ``composition_key``,
+    ``tc`` (K, computed by DFT e-ph + Allen-Dynes, not measured), ``atomgen_split`` and ``spp_split``
+    (JARVIS-Leaderboard splits, '' where the material is not in that benchmark), ``poscar`` (POSCAR
+    text, '' for the two materials without one). The lambda / omega_log table
+    (``dft_superconductors.csv``) is in the folder but not loaded here.
+    """
+    raw = _read_text(folder / "jarvis_supercon_3d_merged.csv").rename(columns={"tc_K": "tc"})
+    frame, bad_tc = _required_numbers(raw, "tc", "Tc", nonnegative=True)
+    frame, compositions, bad_formula = _parse_rows(frame, "formula")
+    frame = _described(frame, compositions)
+    columns = ["jid", "formula", "reduced_formula", "composition_key", "tc"]
+    columns += ["atomgen_split", "spp_split", "poscar"]
+    return LoadedTable(frame[columns].reset_index(drop=True), _combine_rejected([bad_tc, bad_formula]))
+
+
+def load_bete_net_index(folder: Path) -> LoadedTable:
+    """BETE-NET structures and split (no targets: the alpha2F database is not public here).
+
+    One row per index of ``idx_train_full.txt`` / ``idx_test_full.txt`` that has a CIF. Columns:
+    ``index`` (row of upstream ``database.json`` = CIF number), ``split`` ('train' or 'test'),
+    ``cif`` (member in ``structures_cifs.tar.gz``), ``formula`` (the CIF's
+    ``_chemical_formula_sum``), ``reduced_formula``, ``composition_key``. Indices without a CIF
+    (dropped upstream) are in ``rejected``, ``row`` being the line of the index file they come from.
+    """
+    splits = []
+    for split in ("train", "test"):
+        values = np.loadtxt(folder / f"idx_{split}_full.txt", ndmin=1)
+        splits.append(pd.DataFrame({"index": values.astype(int), "split": split}))
+    index = pd.concat(splits)
+    formulas = {}
+    with tarfile.open(folder / "structures_cifs.tar.gz") as archive:
+        for member in archive.getmembers():
+            if member.isfile() and member.name.endswith(".cif"):
+                text = archive.extractfile(member).read().decode()
+                formulas[member.name] = _cif_formula_sum(text, member.name)
+    index["cif"] = "structures/" + index["index"].astype(str) + ".cif"
+    has_cif = index["cif"].isin(formulas)
+    rejected = _rejected(index.index[~has_cif], index["cif"][~has_cif], "no CIF in structures_cifs.tar.gz")
+    frame = index[has_cif].reset_index(drop=True)
+    frame["formula"] = frame["cif"].map(formulas)
+    compositions = Compositions.from_formulas(frame["formula"])  # written by ASE: must parse
+    frame["reduced_formula"] = compositions.reduced_formulas()
+    frame["composition_key"] = compositions.keys()
+    return LoadedTable(frame, rejected.reset_index(drop=True))
+
+
+def _cif_formula_sum(text: str, where: str) -> str:
+    for line in text.splitlines():
+        if line.startswith("_chemical_formula_sum"):
+            return line.split(None, 1)[1].strip().strip("'\"")
+    raise DataError("CIF has no _chemical_formula_sum line", where=where)
