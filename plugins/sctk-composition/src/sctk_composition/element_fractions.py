@@ -13,6 +13,9 @@ from sc_toolkit.chem import N_ELEMENTS, SYMBOLS, Compositions, as_compositions
 
 #: Largest multiplier tried to turn a decoded formula's amounts into whole numbers (AlO1.5 -> Al2O3).
 MAX_MULTIPLIER = 4
+#: Largest change of any atomic fraction that the rounding of a decoded formula may cause, unless
+#: the scarcest element is at 1 (then amounts are >= 1 and the change is smaller still in practice).
+MAX_FRACTION_ERROR = 5e-4
 
 
 class ElementFractions(sc_toolkit.Encoder):
@@ -27,7 +30,9 @@ class ElementFractions(sc_toolkit.Encoder):
     Amounts are then written the way chemists write formulas, in three steps:
 
     1. one element is given the amount 1: the one that makes the most amounts whole numbers, and
-       among equally good choices the scarcest element (so the smallest amount is 1);
+       among equally good choices the scarcest element (so the smallest amount is 1); a choice is
+       only made if rounding to ``decimals`` keeps every atomic fraction within 0.0005, else the
+       scarcest element is at 1 (so a dopant never rounds away);
     2. when the smallest whole multiplier up to 4 makes every amount whole, it is applied
        (AlO1.5 -> Al2O3);
     3. amounts are rounded to ``decimals``.
@@ -104,7 +109,8 @@ def _normalised(X: np.ndarray) -> np.ndarray:
 
 
 def _is_whole(amounts: np.ndarray, decimals: int) -> np.ndarray:
-    return np.abs(amounts - np.round(amounts)) < 0.5 * 10.0**-decimals
+    """Amounts that print as a whole number of at least 1 at ``decimals`` decimal places."""
+    return (np.abs(amounts - np.round(amounts)) < 0.5 * 10.0**-decimals) & (amounts >= 0.5)
 
 
 def _readable_amounts(fractions: np.ndarray, decimals: int) -> np.ndarray:
@@ -112,22 +118,28 @@ def _readable_amounts(fractions: np.ndarray, decimals: int) -> np.ndarray:
     :class:`ElementFractions` and rounded to ``decimals``."""
     present = fractions > 0
     width = max(int(present.sum(axis=1).max(initial=0)), 1)
-    # Present elements first in each row: the candidate "amount 1" elements.
+    # Each row's present elements first: (n, width) fractions, zero where padded.
     order = np.argsort(~present, axis=1, kind="stable")[:, :width]
     candidate = np.take_along_axis(fractions, order, axis=1)
     valid = candidate > 0
-    # scales[i, c]: the scale making candidate c of row i amount 1; amounts[i, c, :] its amounts.
+    # scales[i, c] gives candidate c of row i the amount 1; scaled[i, c, :] are then its amounts.
     scales = np.divide(1.0, candidate, out=np.zeros_like(candidate), where=valid)
-    scaled = scales[:, :, None] * fractions[:, None, :]
-    whole = (_is_whole(scaled, decimals) & present[:, None, :]).sum(axis=2)
-    # Most whole amounts first, then the largest scale (the scarcest element gets amount 1).
-    score = np.where(valid, whole * (1.0 + scales.max(axis=1, keepdims=True)) + scales, -1.0)
+    scaled = scales[:, :, None] * candidate[:, None, :]
+    whole = (_is_whole(scaled, decimals) & valid[:, None, :]).sum(axis=2)
+    # A scale is usable when rounding keeps every fraction within MAX_FRACTION_ERROR; the largest
+    # scale (scarcest element at 1) always is, as all its amounts are >= 1.
+    rounded = np.round(scaled, decimals)
+    error = np.abs(rounded / rounded.sum(axis=2, keepdims=True).clip(1e-300) - candidate[:, None, :]).max(axis=2)
+    largest = scales.max(axis=1, keepdims=True)
+    usable = valid & ((error <= MAX_FRACTION_ERROR) | (scales == largest))
+    # Most whole amounts first, then the largest scale.
+    score = np.where(usable, whole * (1.0 + largest) + scales, -1.0)
     best = np.argmax(score, axis=1)
     amounts = fractions * scales[np.arange(len(fractions)), best][:, None]
     multiplier = np.ones((len(fractions), 1))
     settled = np.zeros(len(fractions), dtype=bool)
     for m in range(1, MAX_MULTIPLIER + 1):
-        fits = ~settled & _is_whole(amounts * m, decimals).all(axis=1)
+        fits = ~settled & (_is_whole(amounts * m, decimals) | ~present).all(axis=1)
         multiplier[fits] = m
         settled |= fits
     return np.round(amounts * multiplier, decimals)

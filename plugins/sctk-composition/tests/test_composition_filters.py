@@ -1,0 +1,149 @@
+"""Filters on real SuperCon rows: contracts, SMACT validity on known cases, each filter's rules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pydantic
+import pytest
+
+from sc_toolkit import UserError
+from sc_toolkit.chem import Compositions
+from sc_toolkit.testing import check_filter
+from sctk_composition import Elements, Novel, SmactValid, Threshold, Unique, Values
+from sctk_composition.smact_valid import integer_counts
+
+
+@pytest.fixture(scope="module")
+def table(supercon_slice) -> pd.DataFrame:
+    """Real rows with the columns a run provides: formula, tc, composition_key, class."""
+    out = supercon_slice.copy()
+    out["composition_key"] = Compositions.from_formulas(out["formula"]).keys()
+    out["class"] = np.where(out["formula"].str.contains("Cu") & out["formula"].str.contains("O"), "cuprate", "other")
+    return out
+
+
+def frame(*formulas: str) -> pd.DataFrame:
+    return pd.DataFrame({"formula": list(formulas)})
+
+
+@pytest.mark.parametrize(
+    "component",
+    [
+        SmactValid(),
+        Novel(),
+        Unique(),
+        Elements(must_contain=["O"], max_elements=5),
+        Threshold(column="tc", gt=10),
+        Values(column="class", allowed=["cuprate"]),
+    ],
+    ids=lambda c: c.name,
+)
+def test_filter_contract_on_real_rows(component, table):
+    mask = check_filter(component, table, reference=table.head(500))
+    assert 0 < mask.sum() < len(table)
+
+
+def test_smact_scales_doped_formulas_to_integers():
+    assert integer_counts(Compositions.from_formulas(["La1.85Sr0.15CuO4"]).amounts, 2)[0][[56, 37, 28, 7]].tolist() == [
+        37, 3, 20, 80,
+    ]
+    assert SmactValid().keep(frame("La1.85Sr0.15CuO4", "YBa2Cu3O7", "NaCl", "NaCl2")).tolist() == [
+        True, True, True, False,
+    ]
+
+
+def test_smact_alloys_pass_only_with_include_alloys():
+    alloys = frame("Mo0.39Ru0.61", "NbTi")
+    assert SmactValid().keep(alloys).all()
+    assert not SmactValid(include_alloys=False).keep(alloys).any()
+
+
+def test_smact_pauling_test_and_bad_rows():
+    # Se2Cl is charge neutral only with Cl (more electronegative) as a cation.
+    assert SmactValid(use_pauling_test=False).keep(frame("Se2Cl")).tolist() == [True]
+    assert SmactValid().keep(frame("Se2Cl")).tolist() == [False]
+    assert SmactValid().keep(frame("", "not a formula", "Fe")).tolist() == [False, False, True]
+
+
+def test_smact_agrees_with_smact_validity_on_real_formulas(table):
+    smact_screening = pytest.importorskip("smact.screening")
+    from sc_toolkit.chem import SYMBOLS
+
+    sample = table.sample(150, random_state=1).reset_index(drop=True)
+    counts = integer_counts(Compositions.from_formulas(sample["formula"]).amounts, 2)
+    integer_formulas = ["".join(f"{SYMBOLS[c]}{row[c]}" for c in np.flatnonzero(row)) for row in counts]
+    for settings in ({}, {"include_alloys": False}, {"use_pauling_test": False}):
+        expected = [smact_screening.smact_validity(f, **settings) for f in integer_formulas]
+        assert SmactValid(**settings).keep(sample).tolist() == expected
+
+
+def test_smact_provenance_names_version_and_settings():
+    provenance = SmactValid(oxidation_states_set="icsd16").provenance()
+    assert provenance["oxidation_states_set"] == "icsd16" and "smact" in provenance
+    assert {"use_pauling_test", "include_alloys", "decimals"} <= set(provenance)
+
+
+def test_novel_uses_reference_keys_or_formulas(table):
+    reference = table.head(100)
+    assert not Novel().fit(reference).keep(table.head(100)).any()
+    assert Novel().fit(reference).keep(table.iloc[100:]).mean() > 0.9
+    from_formulas = Novel().fit(reference[["formula"]]).keep(table)
+    assert np.array_equal(from_formulas, Novel().fit(reference).keep(table))
+    with pytest.raises(UserError):
+        Novel().keep(table)
+
+
+def test_novel_keeps_reference_after_save_and_load(table, tmp_path):
+    fitted = Novel().fit(table.head(50))
+    loaded = Novel.load(fitted.save(tmp_path / "novel"))
+    assert np.array_equal(loaded.keep(table), fitted.keep(table))
+
+
+def test_unique_keeps_first_of_each_composition():
+    keys = Compositions.from_formulas(["YBa2Cu3O7", "MgB2", "Y2Ba4Cu6O14", "MgB2"]).keys()
+    assert Unique().keep(pd.DataFrame({"composition_key": keys})).tolist() == [True, True, False, False]
+
+
+def test_elements_rules():
+    rows = frame("YBa2Cu3O7", "MgB2", "LaFeAsO", "Nb3Sn", "")
+    assert Elements(must_contain=["Cu", "O"]).keep(rows).tolist() == [True, False, False, False, False]
+    assert Elements(must_contain_any=["Fe", "Sn"]).keep(rows).tolist() == [False, False, True, True, False]
+    assert Elements(must_not_contain=["O"]).keep(rows).tolist() == [False, True, False, True, False]
+    assert Elements(min_elements=3, max_elements=4).keep(rows).tolist() == [True, False, True, False, False]
+
+
+def test_elements_validates_symbols():
+    with pytest.raises(pydantic.ValidationError, match="did you mean 'Cu'"):
+        Elements(must_contain=["cu"])
+    with pytest.raises(pydantic.ValidationError, match="exceeds"):
+        Elements(min_elements=4, max_elements=2)
+
+
+def test_threshold_bounds_and_nan():
+    rows = pd.DataFrame({"tc": [5.0, 10.0, 30.0, np.nan]})
+    assert Threshold(gt=10).keep(rows).tolist() == [False, False, True, False]
+    assert Threshold(ge=10, le=30).keep(rows).tolist() == [False, True, True, False]
+    assert Threshold(lt=10).keep(rows).tolist() == [True, False, False, False]
+    assert Threshold(column="tc").keep(rows).tolist() == [True, True, True, False]
+    assert Threshold(column="tc_pred", gt=1).columns() == ("tc_pred",)
+
+
+def test_threshold_validation_and_bad_columns():
+    for bad in ({"gt": 1, "ge": 2}, {"lt": 1, "le": 2}, {"gt": 5, "lt": 5}, {"ge": 6, "le": 5}):
+        with pytest.raises(pydantic.ValidationError):
+            Threshold(**bad)
+    with pytest.raises(UserError, match="did you mean 'tc'"):
+        Threshold(column="tcc", gt=1).keep(pd.DataFrame({"tc": [1.0]}))
+    with pytest.raises(UserError, match="numbers"):
+        Threshold(gt=1).keep(pd.DataFrame({"tc": ["high"]}))
+
+
+def test_values_allowed_or_excluded(table):
+    rows = pd.DataFrame({"class": ["cuprate", "pnictide", None, "cuprate"]})
+    assert Values(allowed=["cuprate"]).keep(rows).tolist() == [True, False, False, True]
+    assert Values(excluded=["cuprate"]).keep(rows).tolist() == [False, True, True, False]
+    with pytest.raises(pydantic.ValidationError):
+        Values(allowed=["a"], excluded=["b"])
+    cuprates = Values(allowed=["cuprate"]).keep(table)
+    assert set(table.loc[cuprates, "class"]) == {"cuprate"}
