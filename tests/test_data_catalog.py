@@ -1,0 +1,78 @@
+"""The built-in dataset catalog: registration, provenance fields, and the real files' sha256."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from sc_toolkit.data import catalog, sha256_of, verify
+from sc_toolkit.registry import load_registry
+
+NAMES = [
+    "supercon",
+    "supercon-nims-raw",
+    "uci-superconductivity",
+    "oqmd",
+    "mp-e-form",
+    "jarvis-dft-3d",
+    "3dsc",
+    "supercon3d",
+    "jarvis-supercon",
+    "bete-net",
+]
+RAW_URL = re.compile(r"^https://raw\.githubusercontent\.com/[\w.-]+/[\w.-]+/[0-9a-f]{40}/\S+$")
+
+
+def test_hook_registers_every_dataset_without_failures(monkeypatch):
+    monkeypatch.setenv("SCTK_LOAD_PLUGINS", "")
+    registry = load_registry(extra_plugins={"datasets": catalog})
+    assert registry.failures == []
+    assert list(registry.datasets) == NAMES
+
+
+@pytest.mark.parametrize("dataset", catalog.DATASETS, ids=lambda d: d.name)
+def test_dataset_fields(dataset):
+    assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", dataset.name)  # kebab-case; '3dsc' starts with a digit
+    assert dataset.licence and dataset.citation and dataset.description
+    assert dataset.kind in ("composition", "structure")
+    for file in dataset.files:
+        assert re.fullmatch(r"[0-9a-f]{64}", file.sha256), file.name
+        assert file.url == "" or RAW_URL.match(file.url), file.url
+
+
+def test_unlicensed_sources_are_not_redistributable():
+    closed = {d.name for d in catalog.DATASETS if not d.redistributable}
+    unlicensed_mirrors = {"supercon-nims-raw", "uci-superconductivity", "jarvis-dft-3d", "jarvis-supercon"}
+    assert closed == unlicensed_mirrors | {"supercon3d"}
+
+
+def test_every_file_in_data_dir_matches_its_sha256(data_dir: Path):
+    for dataset in catalog.DATASETS:
+        for status in verify(dataset):
+            assert status.status == "ok", f"{dataset.name}/{status.name}: {status.status}"
+            assert status.path == data_dir / dataset.folder / status.name
+
+
+def test_every_real_file_is_catalogued(data_dir: Path):
+    """Nothing in a catalogued folder escapes the catalog (PROVENANCE.md aside)."""
+    for dataset in catalog.DATASETS:
+        folder = data_dir / dataset.folder
+        on_disk = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+        assert on_disk - {"PROVENANCE.md"} == {f.name for f in dataset.files}, dataset.name
+
+
+def test_catalog_sha256_matches_provenance(data_dir: Path):
+    for dataset in catalog.DATASETS:
+        provenance = (data_dir / dataset.folder / "PROVENANCE.md").read_text()
+        for file in dataset.files:
+            assert file.sha256 in provenance, f"{dataset.name}/{file.name}"
+
+
+def test_sha256_of_reads_in_chunks(tmp_path: Path):
+    import hashlib
+
+    path = tmp_path / "big.bin"
+    path.write_bytes(b"x" * (3 << 20))
+    assert sha256_of(path) == hashlib.sha256(b"x" * (3 << 20)).hexdigest()
