@@ -19,8 +19,9 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 data_app = typer.Typer(no_args_is_help=True, help="List, fetch and verify datasets.")
 app.add_typer(data_app, name="data")
 
-out = Console()
-err = Console(stderr=True)
+# Wide enough for plans and tables when the output is a file or a pipe, not a terminal.
+out = Console(width=None if sys.stdout.isatty() else 120)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
 
 SetOption = Annotated[list[str] | None, typer.Option("--set", help="override a recipe value: key=value")]
 QuickOption = Annotated[bool, typer.Option("--quick", help="same code paths on a small slice (< 1 minute)")]
@@ -187,15 +188,18 @@ def _type_name(annotation: Any) -> str:
 @data_app.command("list")
 def data_list() -> None:
     """Registered datasets: where each is found, licence, citation."""
-    from .data import locate_or_none
+    from .data import locate
+    from .errors import DataError
 
     table = Table(title="datasets")
     for column in ("name", "kind", "files", "found in", "licence"):
         table.add_column(column)
     for name, dataset in sorted(_registry().datasets.items()):
-        where = locate_or_none(dataset)
-        table.add_row(name, dataset.kind, str(len(dataset.files)), str(where) if where else "[yellow]not here[/yellow]",
-                      dataset.licence)
+        try:
+            where = str(locate(dataset))
+        except DataError:
+            where = "[yellow]not here: sctk data fetch " + name + "[/yellow]"
+        table.add_row(name, dataset.kind, str(len(dataset.files)), where, dataset.licence)
     out.print(table)
 
 
@@ -221,7 +225,8 @@ def data_verify(names: Annotated[list[str] | None, typer.Argument()] = None) -> 
         for status in verify(registry.dataset(name)):
             ok = status.ok
             bad += not ok
-            out.print(f"{'[green]ok[/green]' if ok else '[red]FAIL[/red]'} {name}/{status.file}: {status.detail}")
+            mark = "[green]ok[/green]" if ok else f"[red]{status.status}[/red]"
+            out.print(f"{mark} {name}/{status.name} {status.path or ''}")
     if bad:
         raise UserError(f"{bad} file(s) missing or corrupt", hint="run `sctk data fetch NAME --force`")
 

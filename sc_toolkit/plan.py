@@ -132,7 +132,8 @@ class Plan:
         for i, step in enumerate(self.filters):
             if i == self.predict_before and self.predictors and self.generator_step:
                 lines.append("predict   candidates with " + ", ".join(p.section.name for p in self.predictors))
-            lines.append(f"filter    {step.label}: {step.describe()}")
+            label = "" if step.label == step.entry.name else f"{step.label}: "
+            lines.append(f"filter    {label}{step.describe()}")
         if self.predict_before == len(self.filters) and self.predictors and self.generator_step:
             lines.append("predict   candidates with " + ", ".join(p.section.name for p in self.predictors))
         if self.rank:
@@ -150,9 +151,10 @@ def _drop_none(data: dict[str, Any]) -> dict[str, Any]:
 
 
 class _Validator:
-    def __init__(self, registry: Registry, quick: bool):
+    def __init__(self, registry: Registry, quick: bool, quick_set: dict[str, Any]):
         self.registry = registry
         self.quick = quick
+        self.quick_set = quick_set if quick else {}
         self.problems: list[Problem] = []
 
     def problem(self, where: str, message: str, hint: str | None = None) -> None:
@@ -187,15 +189,16 @@ class _Validator:
             hint = did_you_mean(ref.use, names) or "see `sctk list-plugins`"
             other = [e.kind for e in self.registry.find(ref.use)]
             if other:
-                hint = f"'{ref.use}' is a {other[0]}, not a {kind}"
+                hint = f"'{ref.use}' is {_article(other[0])} {other[0]}, not a {kind}"
             self.problem(f"{where}.use", f"no {kind} named '{ref.use}'", hint)
             return None
         entry = self.registry.entry(kind, ref.use)
         fields = entry.cls.Params.model_fields
-        params = {k: v for k, v in inherited.items() if k in fields}
-        if self.quick:
+        params = {k: v for k, v in inherited.items() if k in fields} | ref.params
+        if self.quick:  # --quick shrinks every step: the component's quick values, then [quick].set
+            prefix = f"{where}.params."
             params |= entry.cls.quick
-        params |= ref.params
+            params |= {k.removeprefix(prefix): v for k, v in self.quick_set.items() if k.startswith(prefix)}
         try:
             validated = entry.cls.Params(**params)
         except pydantic.ValidationError as error:
@@ -214,7 +217,8 @@ def make_plan(raw: dict[str, Any], registry: Registry, *, quick: bool = False, s
 
     Raises :class:`RecipeError` listing every problem found.
     """
-    v = _Validator(registry, quick)
+    quick_set = raw.get("quick", {}).get("set", {}) if isinstance(raw.get("quick"), dict) else {}
+    v = _Validator(registry, quick, quick_set if isinstance(quick_set, dict) else {})
     if quick:
         raw = _with_quick(raw, v)
     for key in raw:
@@ -346,3 +350,7 @@ def _check_columns(v, filters, predictors, rank, check: bool) -> int:
         v.problem("rank.by", f"cannot rank by '{rank.by}': no step provides that column",
                   did_you_mean(rank.by, available | predicted.keys()))
     return predict_before
+
+
+def _article(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"

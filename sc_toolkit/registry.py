@@ -215,9 +215,13 @@ def _selected() -> set[str] | None:
 
 
 def load_registry(extra_plugins: dict[str, object] | None = None) -> Registry:
-    """Load every plugin of the ``sc_toolkit`` entry-point group (as restricted by
-    ``SCTK_LOAD_PLUGINS``), then ``extra_plugins`` (name -> module or object) given directly."""
+    """Load the core's dataset catalog, every plugin of the ``sc_toolkit`` entry-point group (as
+    restricted by ``SCTK_LOAD_PLUGINS``), then ``extra_plugins`` (name -> module or object)."""
+    from . import __version__
+    from .data import catalog
+
     loader = _Loader()
+    loader.add(catalog, "sc-toolkit", __version__)
     entry_points = sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name)
     wanted = _selected()
     for entry_point in entry_points:

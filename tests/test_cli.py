@@ -1,0 +1,141 @@
+"""End to end through the `sctk` command on real SuperCon data, and the CLI's error contract."""
+
+import hashlib
+import json
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).parents[1]
+RECIPE = ROOT / "recipes" / "cuprate_gan.toml"
+SCTK = str(Path(sys.executable).parent / "sctk")
+
+
+def sctk(*args, cwd=ROOT, env=None, check=False) -> subprocess.CompletedProcess:
+    result = subprocess.run([SCTK, *map(str, args)], cwd=cwd, capture_output=True, text=True, env=env,
+                            timeout=600)
+    if check and result.returncode != 0:
+        raise AssertionError(f"sctk {' '.join(map(str, args))} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def digest(directory: Path) -> dict[str, str]:
+    return {str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory, data_dir) -> Path:
+    out = tmp_path_factory.mktemp("runs")
+    sctk("run", RECIPE, "--quick", "--set", f'run.output_dir="{out}"', check=True)
+    [run_dir] = out.iterdir()
+    return run_dir
+
+
+@pytest.mark.slow
+def test_quick_run_writes_a_complete_run_directory(quick_run):
+    for name in ("recipe.toml", "resolved.toml", "manifest.json", "run.log", "metrics.json",
+                 "training.parquet", "candidates.parquet", "candidates.csv", "accepted.csv",
+                 "models/generator/generator/component.json", "models/predictors/tc/predictor/component.json",
+                 "models/predictors/tc/feature_importances.csv"):
+        assert (quick_run / name).is_file(), name
+    assert (quick_run / "recipe.toml").read_text() == RECIPE.read_text()
+    manifest = json.loads((quick_run / "manifest.json").read_text())
+    assert manifest["sc_toolkit"] and {"composition", "boosting", "generative"} <= set(manifest["plugins"])
+    assert manifest["seed"] == 7 and manifest["quick"] is True and "git_commit" in manifest
+    steps = {s["step"]: s for s in manifest["steps"]}
+    assert all(s["status"] == "done" and s["seconds"] >= 0 for s in steps.values())
+    assert steps["load data"]["rows_out"] == 1500 and steps["sample"]["rows_out"] == 2000
+    smact = manifest["provenance"]["filters.3"]
+    assert smact["smact_version"] and "oxidation_states_set" in json.dumps(smact)
+    metrics = json.loads((quick_run / "metrics.json").read_text())
+    report = metrics["predictors"]["tc"]
+    assert {"model", "baseline_median", "baseline_mean"} <= set(report)
+    assert report["model"]["mae"] < report["baseline_median"]["mae"]
+    assert "composition groups" in report["split"]
+
+
+@pytest.mark.slow
+def test_accepted_candidates_are_novel_unique_valid_and_ranked(quick_run):
+    from sc_toolkit.registry import default_registry
+
+    accepted = pd.read_csv(quick_run / "accepted.csv")
+    candidates = pd.read_parquet(quick_run / "candidates.parquet")
+    training = pd.read_parquet(quick_run / "training.parquet")
+    assert len(accepted) > 0 and len(candidates) == 2000
+    assert (candidates["rejected_by"] == "").sum() == len(accepted)
+    assert set(candidates["rejected_by"]) - {""} <= {"decode: no element left", "elements", "unique",
+                                                     "novel", "smact-valid"}
+    assert accepted["composition_key"].is_unique
+    assert not set(accepted["composition_key"]) & set(training["composition_key"])
+    smact = default_registry().get("filter", "smact-valid")()
+    assert smact.keep(accepted[["formula"]]).all()
+    assert np.all(np.diff(accepted["tc_pred"].to_numpy()) <= 0)
+    assert (accepted["tc_std"] >= 0).all()
+
+
+@pytest.mark.slow
+def test_second_run_never_touches_the_first(quick_run):
+    before = digest(quick_run)
+    sctk("run", RECIPE, "--quick", "--set", f'run.output_dir="{quick_run.parent}"',
+         "--set", "generator.params.epochs=1", "--set", "quick.n_samples=300", check=True)
+    runs = sorted(quick_run.parent.iterdir())
+    assert len(runs) == 2
+    assert digest(quick_run) == before
+
+
+@pytest.mark.slow
+def test_resolved_recipe_validates(quick_run):
+    result = sctk("check", quick_run / "resolved.toml", check=True)
+    assert "valid" in result.stdout
+    resolved = tomllib.loads((quick_run / "resolved.toml").read_text())
+    assert resolved["generator"]["params"]["epochs"] < 300  # --quick values are what ran
+
+
+def test_check_prints_the_plan_and_trains_nothing(tmp_path):
+    result = sctk("check", RECIPE, "--set", f'run.output_dir="{tmp_path}"', check=True)
+    assert "train     wgan-gp" in result.stdout and "rank      by tc_pred" in result.stdout
+    assert not any(tmp_path.iterdir())
+
+
+def test_bad_recipe_exits_2_with_one_line_per_problem(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(RECIPE.read_text().replace('use = "wgan-gp"', 'use = "wgan-pg"')
+                   .replace("seed = 7", 'seed = "seven"'))
+    result = sctk("run", bad)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert any("generator.use: no generator named 'wgan-pg' (hint: did you mean 'wgan-gp'?)" in x for x in lines)
+    assert any("run.seed" in x for x in lines)
+    assert all(x.startswith("error:") for x in lines) and "Traceback" not in result.stderr
+
+
+def test_user_errors_are_one_line_with_a_hint():
+    for args, expected in [(("run", "nope.toml"), "recipe file not found"),
+                           (("describe", "wgan-gpp"), "did you mean 'wgan-gp'?"),
+                           (("run", RECIPE, "--set", "generator"), "not key=value")]:
+        result = sctk(*args)
+        assert result.returncode == 2, result.stderr
+        assert expected in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_debug_shows_the_traceback():
+    result = sctk("--debug", "run", "nope.toml")
+    assert result.returncode != 0 and "Traceback" in result.stderr
+
+
+def test_list_plugins_describe_and_version():
+    listing = json.loads(sctk("list-plugins", "--json", check=True).stdout)
+    names = {(c["kind"], c["name"]) for c in listing["components"]}
+    assert ("generator", "wgan-gp") in names and ("filter", "smact-valid") in names
+    assert all(c["status"] == "ok" for c in listing["components"]) and listing["failures"] == []
+    described = sctk("describe", "wgan-gp", check=True).stdout
+    for param in ("epochs", "critic_steps", "gp_weight", "optimizer", "device", "checkpoint_every"):
+        assert param in described
+    version = sctk("--version", check=True).stdout
+    assert "sc-toolkit" in version and "plugin generative" in version
