@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from sc_toolkit.data import catalog, sha256_of, verify
-from sc_toolkit.registry import load_registry
 
 NAMES = [
     "supercon",
@@ -25,11 +24,20 @@ NAMES = [
 RAW_URL = re.compile(r"^https://raw\.githubusercontent\.com/[\w.-]+/[\w.-]+/[0-9a-f]{40}/\S+$")
 
 
-def test_hook_registers_every_dataset_without_failures(monkeypatch):
-    monkeypatch.setenv("SCTK_LOAD_PLUGINS", "")
-    registry = load_registry(extra_plugins={"datasets": catalog})
-    assert registry.failures == []
-    assert list(registry.datasets) == NAMES
+def test_hook_registers_every_dataset():
+    registered = []
+    catalog.register_datasets(register=registered.append)
+    assert [d.name for d in registered] == NAMES
+    assert len({d.folder for d in registered}) == len(NAMES)
+
+
+def test_registry_accepts_the_catalog():
+    from sc_toolkit.registry import _Loader
+
+    loader = _Loader()
+    loader.add(catalog, "catalog-under-test", "0")
+    assert loader.registry.failures == []
+    assert list(loader.registry.datasets) == NAMES
 
 
 @pytest.mark.parametrize("dataset", catalog.DATASETS, ids=lambda d: d.name)

@@ -185,8 +185,7 @@ def test_resolve_by_name_uses_the_registry(monkeypatch):
     from sc_toolkit import registry
     from sc_toolkit.data import catalog
 
-    monkeypatch.setenv("SCTK_LOAD_PLUGINS", "")
-    loaded = registry.load_registry(extra_plugins={"datasets": catalog})
+    loaded = registry.Registry(datasets={d.name: d for d in catalog.DATASETS})
     monkeypatch.setattr(registry, "default_registry", lambda: loaded)
     assert resolve("supercon") is catalog.SUPERCON
     with pytest.raises(PluginError, match="did you mean 'supercon'"):

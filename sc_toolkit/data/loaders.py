@@ -168,8 +168,8 @@ def load_supercon_nims_raw(folder: Path) -> LoadedTable:
 
 
 def load_uci_superconductivity(folder: Path) -> LoadedTable:
-    """Hamidieh 2018 UCI table: one row per source row (the benchmark uses all 21,263; 5,954 repeat a
-    composition, so split by ``composition_key``).
+    """Hamidieh 2018 UCI table: one row per source row (the benchmark uses all 21,263; 5,954 repeat
+    another row's element counts and 6,124 its composition, so split by ``composition_key``).
 
     The file has no formula column: ``formula`` is rebuilt from the element counts (conventional
     element order, amounts to 4 decimals; ``composition_key`` uses the exact counts). ``tc`` is the
