@@ -108,7 +108,7 @@ class RunContext:
 
     @contextmanager
     def progress(self, description: str, total: int | None) -> Iterator[_Task]:
-        columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        columns = [TextColumn("{task.description}"), BarColumn(bar_width=24), MofNCompleteColumn(),
                    TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[info]}")]
         with Progress(*columns, console=self.console, transient=False) as progress:
             task_id = progress.add_task(description, total=total, info="")
@@ -123,7 +123,7 @@ class RunContext:
         try:
             yield record
         except BaseException as error:
-            record["status"] = f"failed: {type(error).__name__}"
+            record["status"] = f"failed: {type(error.__cause__ or error).__name__}"
             raise
         else:
             record.setdefault("status", "done")

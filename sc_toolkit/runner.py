@@ -58,10 +58,12 @@ class _Runner:
     def __init__(self, plan: Plan, registry: Registry, run: RunContext):
         self.plan, self.registry, self.run = plan, registry, run
         self.metrics: dict[str, Any] = _read_json(run.directory / "metrics.json")
+        previous = _read_json(run.directory / "manifest.json")
         run.manifest = base_manifest(registry.plugins, plan.run.seed, run.quick)
         run.manifest["components"] = {s.where: _component_record(s) for s in _all_steps(plan)}
-        run.manifest["provenance"] = {}
-        run.manifest["resumed"] = (run.directory / "manifest.json").exists()
+        run.manifest["provenance"] = previous.get("provenance", {})
+        run.manifest["attempts"] = previous.get("attempts", 0) + 1
+        run.steps = previous.get("steps", [])  # a resumed run keeps the record of earlier attempts
         run.log("plan:\n  " + "\n  ".join(plan.describe()))
 
     def execute(self) -> RunResult:

@@ -1,0 +1,66 @@
+"""A failed step exits 1 and loses nothing; `resume` finishes the run from what it computed."""
+
+import json
+import tomllib
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sc_toolkit import Filter, hookimpl
+from sc_toolkit.errors import StepError
+from sc_toolkit.plan import make_plan
+from sc_toolkit.registry import load_registry
+from sc_toolkit.runner import execute, start_run
+
+RECIPE = Path(__file__).parents[1] / "recipes" / "cuprate_gan.toml"
+
+
+class Explodes(Filter):
+    """Fails on purpose."""
+
+    name = "flaky"
+
+    def keep(self, table, *, run=None):
+        raise RuntimeError("disk on fire")
+
+
+class Works(Filter):
+    """The same filter, repaired."""
+
+    name = "flaky"
+
+    def keep(self, table, *, run=None):
+        return np.ones(len(table), dtype=bool)
+
+
+def registry_with(cls):
+    return load_registry({"flaky": types.SimpleNamespace(register_filters=hookimpl(lambda register: register(cls)))})
+
+
+@pytest.mark.slow
+def test_failed_step_keeps_models_and_resume_completes(tmp_path, data_dir):
+    raw = tomllib.loads(RECIPE.read_text())
+    raw["run"]["output_dir"] = str(tmp_path)
+    raw["quick"] |= {"n_samples": 300, "rows": 400}
+    raw["filters"].append({"use": "flaky"})
+    broken = registry_with(Explodes)
+    plan = make_plan(raw, broken, quick=True)
+    directory = start_run(plan, RECIPE.read_text())
+    with pytest.raises(StepError, match="step 'filter and predict' failed: RuntimeError: disk on fire") as info:
+        execute(plan, broken, directory)
+    assert info.value.exit_code == 1 and "resume" in info.value.hint
+    generator_state = (directory / "models/generator/generator/component.json").read_text()
+    assert (directory / "models/predictors/tc/predictor/component.json").exists()
+
+    repaired = registry_with(Works)
+    result = execute(make_plan(raw, repaired, quick=True), repaired, directory)
+    log = (directory / "run.log").read_text()
+    assert "generator loaded from a previous attempt" in log and "predictor tc loaded" in log
+    assert (directory / "models/generator/generator/component.json").read_text() == generator_state
+    assert result.accepted is not None and (directory / "accepted.csv").exists()
+    manifest = json.loads((directory / "manifest.json").read_text())
+    assert manifest["attempts"] == 2
+    statuses = [(s["step"], s["status"]) for s in manifest["steps"]]
+    assert ("filter and predict", "failed: RuntimeError") in statuses and ("rank", "done") in statuses
