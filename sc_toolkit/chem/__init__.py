@@ -2,6 +2,7 @@
 
 from .compositions import Compositions, RejectedFormula, as_compositions
 from .elements import N_ELEMENTS, SYMBOLS, atomic_number
+from .families import superconductor_class
 from .formula import (
     composition_key,
     format_formula,
@@ -24,4 +25,5 @@ __all__ = [
     "parse_formula",
     "reduced_amounts",
     "reduced_formula",
+    "superconductor_class",
 ]
