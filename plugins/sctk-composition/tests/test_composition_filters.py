@@ -147,3 +147,14 @@ def test_values_allowed_or_excluded(table):
         Values(allowed=["a"], excluded=["b"])
     cuprates = Values(allowed=["cuprate"]).keep(table)
     assert set(table.loc[cuprates, "class"]) == {"cuprate"}
+
+
+def test_plugin_import_loads_no_heavy_library():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, sctk_composition.plugin; "
+        "print([m for m in ('smact', 'pymatgen', 'matminer', 'scipy') if m in sys.modules])"
+    )
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
