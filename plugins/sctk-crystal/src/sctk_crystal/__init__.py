@@ -1,0 +1,1 @@
+"""Structure-aware components for sc-toolkit."""

@@ -1,0 +1,1 @@
+"""Registers the structure-aware components (filled in as they land)."""
