@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from sc_toolkit import Generator, StepError, UserError
 from sc_toolkit import Params as BaseParams
@@ -87,6 +87,20 @@ class WGANGP(Generator):
             25, ge=0, description="write a resumable checkpoint every this many epochs when run by a run (0 = never)"
         )
         seed: int | None = Field(None, description="training seed (None: the run's seed, or 0 without a run)")
+
+        @field_validator("hidden")
+        @classmethod
+        def _positive_widths(cls, widths: list[int]) -> list[int]:
+            if min(widths) < 1:
+                raise ValueError("every hidden width must be at least 1")
+            return widths
+
+        @field_validator("betas")
+        @classmethod
+        def _betas_in_unit_interval(cls, betas: tuple[float, float]) -> tuple[float, float]:
+            if not all(0 <= b < 1 for b in betas):
+                raise ValueError("Adam's betas must lie in [0, 1)")
+            return betas
 
     # ----------------------------------------------------------------------------------------- fit
 
