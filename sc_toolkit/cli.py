@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -233,6 +234,9 @@ def data_verify(names: Annotated[list[str] | None, typer.Argument()] = None) -> 
 
 def main() -> None:
     """Entry point: expected errors become one line on stderr with exit code 2 (input) or 1 (step)."""
+    # Idle OpenMP threads (LightGBM, XGBoost, torch) sleep instead of spinning, which otherwise
+    # starves the other threads on a small or shared machine.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     debug = "--debug" in sys.argv
     try:
         app(standalone_mode=False)

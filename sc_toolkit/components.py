@@ -59,6 +59,8 @@ class Component(ABC):
     requires: ClassVar[tuple[str, ...]] = ()
     #: Parameter overrides applied by ``sctk run --quick`` (few epochs, small ensembles).
     quick: ClassVar[dict[str, Any]] = {}
+    #: Valid parameters for a component whose Params have required fields (contract checks use them).
+    example_params: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, params: Params | dict[str, Any] | None = None, **overrides: Any):
         if isinstance(params, Params):

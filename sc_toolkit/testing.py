@@ -20,12 +20,12 @@ from .components import NAME_PATTERN, Component, Encoder, Filter, Generator, Par
 
 
 def check_component_class(cls: type[Component]) -> None:
-    """Name, parameters (defaults valid, unknown keys rejected) and quick overrides."""
+    """Name, parameters (``example_params`` valid, unknown keys rejected) and quick overrides."""
     assert isinstance(cls.name, str) and NAME_PATTERN.match(cls.name), f"bad name {cls.name!r}"
     assert issubclass(cls.Params, Params), "Params must subclass sc_toolkit.Params"
-    instance = cls()
+    instance = cls(cls.example_params)
     try:
-        cls(definitely_not_a_parameter=1)
+        cls(cls.example_params, definitely_not_a_parameter=1)
     except pydantic.ValidationError:
         pass
     else:
