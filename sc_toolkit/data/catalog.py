@@ -223,7 +223,7 @@ THREE_DSC = Dataset(
         "(86,490 rows, ICSD ids only). 3DSC_MP_cifs.tar.gz is a deterministic tar (sorted, fixed mtime) "
         "of the 10,904 CIFs in upstream superconductors_3D/data/final/MP/cifs/, and "
         "3DSC_MP_cif_index.csv is derived from the CIF names joined with the ICSD table's tc; neither "
-        "has a single public download. The loader returns the CIF index."
+        "has a single public download. The loader returns the index with each CIF's text."
     ),
     licence="3DSC LICENSE.md: the 3DSC_MP database is CC BY 4.0, code MIT; MP structures CC BY 4.0.",
     citation="T. Sommer et al., 3DSC - a dataset of superconductors including crystal structures, "
@@ -279,7 +279,7 @@ SUPERCON3D = Dataset(
         "SuperCon3D (SODNet): 1,578 ICSD-derived CIFs (562 disordered) with Tc, family and order labels; "
         "11,949 SuperCon formulas; DOI references; DiffCSP-SC's ordered train/val/test splits. "
         "SuperCon3D_cifs.tar.gz is a tar of upstream datasets/SuperCon/cif/ (no single public download). "
-        "The loader returns the label table."
+        "The loader returns the label table with each CIF's text."
     ),
     licence=(
         "None: neither SODNet nor DiffCSP-SC has a LICENSE file and the structures derive from ICSD "
@@ -332,7 +332,8 @@ JARVIS_SUPERCON = Dataset(
         "JARVIS BCS superconductors: POSCARs and leaderboard splits for the 1,058 supercon_3d materials "
         "(DFT Tc), a 953-entry hydride Tc benchmark (no structures), and lambda / omega_log / Tc for "
         "9,612 materials (JARVIS + Alexandria). jarvis_supercon_3d_merged.csv is derived (join on jid "
-        "with jarvis-dft-3d formulas and the leaderboard POSCARs); the loader returns it."
+        "with jarvis-dft-3d formulas and the leaderboard POSCARs); the loader returns it with lambda and "
+        "omega_log joined from dft_superconductors.csv and each POSCAR as CIF text."
     ),
     licence=(
         "Leaderboard files: " + _NIST_TERMS + " jarvis_supercon_3d.csv and dft_superconductors.csv come "
@@ -377,7 +378,7 @@ BETE_NET = Dataset(
         "BETE-NET's 806 electron-phonon training structures (CIF) with train/test and 201 bootstrap "
         "index sets; the alpha2F targets (database.json) are not public. The tarballs pack upstream "
         "structures/ and indices/idx_{train,valid}_V2_*.txt (no single public download). The loader "
-        "returns the structure index with the train/test split."
+        "returns the structure index with the train/test split and each CIF's text."
     ),
     licence="BETE-NET LICENSE: Apache License 2.0.",
     citation="J. B. Gibson et al., Accelerating superconductor discovery through tempered deep learning "

@@ -282,57 +282,211 @@ def load_jarvis_dft_3d(folder: Path) -> LoadedTable:
     return LoadedTable(table[columns], _combine_rejected([bad_value, bad_formula]))
 
 
-def load_3dsc_index(folder: Path) -> LoadedTable:
-    """3DSC_MP CIF index (not the structures): one row per CIF in ``3DSC_MP_cifs.tar.gz``.
+def _tar_texts(path: Path) -> dict[str, str]:
+    """Text of every ``.cif`` member of the tarball at ``path``, by member name (read in memory)."""
+    texts = {}
+    with tarfile.open(path) as archive:
+        for member in archive.getmembers():
+            if member.isfile() and member.name.endswith(".cif"):
+                texts[member.name] = archive.extractfile(member).read().decode()
+    return texts
 
-    Columns: ``cif`` (member name in the tarball), ``formula`` (3DSC's ``formula_sc``),
+
+def _cif_problem(text: str) -> str | None:
+    """Why ``text`` cannot be a CIF of a periodic structure (a cheap check that needs no CIF
+    library: the six cell parameters and an atom-site loop with fractional coordinates), or None."""
+    if not text.strip():
+        return "no structure"
+    missing = [tag for tag in _CIF_TAGS if tag not in text]
+    return f"CIF lacks {', '.join(missing)}" if missing else None
+
+
+_CIF_TAGS = (
+    "_cell_length_a", "_cell_length_b", "_cell_length_c",
+    "_cell_angle_alpha", "_cell_angle_beta", "_cell_angle_gamma",
+    "_atom_site_fract_x", "_atom_site_fract_y", "_atom_site_fract_z",
+)  # fmt: skip
+
+
+def _with_structures(frame: pd.DataFrame, texts: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``frame`` with a ``cif`` column of CIF text; rows whose text fails :func:`_cif_problem` go to
+    rejected (``row`` = the frame's index, ``value`` = its ``cif_file`` or the text's first line)."""
+    reasons = texts.map(_cif_problem)
+    bad = reasons.notna().to_numpy()
+    labels = frame["cif_file"] if "cif_file" in frame else texts.str.split("\n").str[0]
+    rejected = _rejected(frame.index[bad], labels[bad], reasons[bad])
+    return frame[~bad].assign(cif=texts[~bad]), rejected
+
+
+def _with_ln_tc(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with ``ln_tc`` = ln(tc / K) where tc > 0, NaN elsewhere."""
+    tc = frame["tc"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return frame.assign(ln_tc=np.where(tc > 0, np.log(tc), np.nan))
+
+
+def load_3dsc_index(folder: Path) -> LoadedTable:
+    """3DSC_MP structures: one row per CIF in ``3DSC_MP_cifs.tar.gz``, with its text.
+
+    Columns: ``cif_file`` (member name in the tarball), ``formula`` (3DSC's ``formula_sc``),
     ``reduced_formula``, ``composition_key``, ``mp_id``, ``synth_doped`` (bool: partial occupancies
-    added to an MP parent), ``tc`` (K, from the 3DSC_ICSD table; NaN for the 590 CIFs without one).
-    Several CIFs share a formula: weight or split by ``composition_key``.
+    added to an MP parent, so a disordered, artificial structure), ``tc`` (K, from the 3DSC_ICSD
+    table; NaN for the 590 CIFs without one), ``ln_tc``, ``cif`` (CIF text, read from the tarball
+    in memory). Several CIFs share a formula: weight or split by ``composition_key``. CIFs missing
+    from the tarball or without cell and atom sites are in ``rejected``.
     """
     path = folder / "3DSC_MP_cif_index.csv"
-    raw = _read_text(path).rename(columns={"formula_sc": "formula"})
+    raw = _read_text(path).rename(columns={"formula_sc": "formula", "cif": "cif_file"})
     raw["tc"] = _optional_numbers(raw["tc_K_from_3DSC_ICSD_table"], str(path))
     raw["synth_doped"] = raw["synth_doped"] == "True"
-    frame, compositions, rejected = _parse_rows(raw, "formula")
-    frame = _described(frame, compositions)
-    columns = ["cif", "formula", "reduced_formula", "composition_key", "mp_id", "synth_doped", "tc"]
-    return LoadedTable(frame[columns].reset_index(drop=True), rejected)
+    texts = _tar_texts(folder / "3DSC_MP_cifs.tar.gz")
+    raw, bad_structure = _with_structures(raw, raw["cif_file"].map(texts).fillna(""))
+    frame, compositions, bad_formula = _parse_rows(raw, "formula")
+    frame = _with_ln_tc(_described(frame, compositions))
+    columns = ["cif_file", "formula", "reduced_formula", "composition_key", "mp_id", "synth_doped"]
+    columns += ["tc", "ln_tc", "cif"]
+    return LoadedTable(frame[columns].reset_index(drop=True), _combine_rejected([bad_structure, bad_formula]))
 
 
 def load_supercon3d_index(folder: Path) -> LoadedTable:
-    """SuperCon3D (SODNet) label table (not the structures): one row per CIF in
-    ``SuperCon3D_cifs.tar.gz`` (member ``cif/<cif>``).
+    """SuperCon3D (SODNet): one row per CIF of ``SuperCon3D_cifs.tar.gz`` (member ``cif/<cif_file>``),
+    in the order of the label table, with its text.
 
-    Columns: ``cif``, ``formula`` (upstream ``cf``), ``reduced_formula``, ``composition_key``, ``tc``
-    (K), ``family`` (SODNet's: others / heavy-Fermion / cuprate / h_based / iron-based; h_based mixes
-    high-pressure and predicted Tc), ``order`` ('order' or 'disorder').
+    Columns: ``cif_file`` (e.g. '671985.cif'), ``formula`` (upstream ``cf``), ``reduced_formula``,
+    ``composition_key``, ``tc`` (K, all > 0), ``ln_tc`` (SODNet's target), ``family`` (SODNet's:
+    others / heavy-Fermion / cuprate / h_based / iron-based; h_based mixes high-pressure and
+    predicted Tc), ``order`` ('order' or 'disorder'), ``ordered`` (bool), ``cif`` (CIF text; the
+    562 disordered ones have partial occupancies, alternative positions as separate sites).
     """
     raw = _read_text(folder / "df_all_data1202.csv")
-    raw = raw.rename(columns={raw.columns[0]: "cif", "cf": "formula"})
+    raw = raw.rename(columns={raw.columns[0]: "cif_file", "cf": "formula"})
     frame, bad_tc = _required_numbers(raw, "tc", "Tc", nonnegative=True)
+    texts = _tar_texts(folder / "SuperCon3D_cifs.tar.gz")
+    frame, bad_structure = _with_structures(frame, ("cif/" + frame["cif_file"]).map(texts).fillna(""))
     frame, compositions, bad_formula = _parse_rows(frame, "formula")
-    frame = _described(frame, compositions)
-    columns = ["cif", "formula", "reduced_formula", "composition_key", "tc", "family", "order"]
-    return LoadedTable(frame[columns].reset_index(drop=True), _combine_rejected([bad_tc, bad_formula]))
+    frame = _with_ln_tc(_described(frame, compositions)).assign(ordered=frame["order"] == "order")
+    columns = ["cif_file", "formula", "reduced_formula", "composition_key", "tc", "ln_tc", "family"]
+    columns += ["order", "ordered", "cif"]
+    rejected = _combine_rejected([bad_tc, bad_structure, bad_formula])
+    return LoadedTable(frame[columns].reset_index(drop=True), rejected)
 
 
 def load_jarvis_supercon_index(folder: Path) -> LoadedTable:
-    """JARVIS BCS superconductors (``jarvis_supercon_3d_merged.csv``): one row per material.
+    """JARVIS BCS superconductors (``jarvis_supercon_3d_merged.csv``): one row per material with a
+    structure (1,056; the two without a POSCAR are in ``rejected``).
 
     Columns: ``jid``, ``formula`` (from JARVIS-DFT 3D), ``reduced_formula``, ``composition_key``,
-    ``tc`` (K, computed by DFT e-ph + Allen-Dynes, not measured), ``atomgen_split`` and ``spp_split``
-    (JARVIS-Leaderboard splits, '' where the material is not in that benchmark), ``poscar`` (POSCAR
-    text, '' for the two materials without one). The lambda / omega_log table
-    (``dft_superconductors.csv``) is in the folder but not loaded here.
+    ``tc`` (K, computed by DFT e-ph + Allen-Dynes, not measured; 424 below 1 K), ``lambda`` and
+    ``omega_log`` (K) from ``dft_superconductors.csv`` (its ``jarvis_3d`` rows, matched on the
+    full-precision Tc and the composition; NaN where none matches; a few lambda are <= 0),
+    ``atomgen_split`` and ``spp_split`` (JARVIS-Leaderboard splits, '' where the material is not in
+    that benchmark; ``spp_split`` is the 556/30/30 Tc leaderboard), ``poscar`` (POSCAR text, the
+    file's escaped newlines decoded) and ``cif`` (the same structure as CIF text: cell parameters
+    and fractional coordinates, see :func:`poscar_to_cif`). The 9,612-material lambda / omega_log
+    table, most of it without structures, is :func:`load_dft_superconductors`.
     """
     raw = _read_text(folder / "jarvis_supercon_3d_merged.csv").rename(columns={"tc_K": "tc"})
     frame, bad_tc = _required_numbers(raw, "tc", "Tc", nonnegative=True)
+    no_poscar = frame["poscar"].str.strip() == ""
+    bad_poscar = _rejected(frame.index[no_poscar], frame["jid"][no_poscar], "no POSCAR")
+    frame = frame[~no_poscar].assign(poscar=frame["poscar"].str.replace("\\n", "\n"))  # file escapes newlines
     frame, compositions, bad_formula = _parse_rows(frame, "formula")
     frame = _described(frame, compositions)
-    columns = ["jid", "formula", "reduced_formula", "composition_key", "tc"]
-    columns += ["atomgen_split", "spp_split", "poscar"]
+    moments = load_dft_superconductors(folder).table
+    moments = moments[moments["dataset"] == "jarvis_3d"]
+    tc_text = raw["tc"].loc[frame.index]  # match on the text: the same float in both files
+    matched = (
+        frame.assign(_tc_text=tc_text)
+        .reset_index()
+        .merge(
+            moments[["tc_text", "composition_key", "lambda", "omega_log"]],
+            left_on=["_tc_text", "composition_key"],
+            right_on=["tc_text", "composition_key"],
+            how="left",
+        )
+        .drop_duplicates("index")
+        .set_index("index")
+    )
+    frame = frame.assign(lambda_=matched["lambda"], omega_log=matched["omega_log"])
+    frame = frame.rename(columns={"lambda_": "lambda"})
+    frame["cif"] = [poscar_to_cif(text) for text in frame["poscar"]]
+    columns = ["jid", "formula", "reduced_formula", "composition_key", "tc", "lambda", "omega_log"]
+    columns += ["atomgen_split", "spp_split", "poscar", "cif"]
+    rejected = _combine_rejected([bad_tc, bad_poscar, bad_formula])
+    return LoadedTable(frame[columns].reset_index(drop=True), rejected)
+
+
+def load_dft_superconductors(folder: Path) -> LoadedTable:
+    """``dft_superconductors.csv`` of the ``jarvis-supercon`` folder: DFT Tc, lambda and omega_log for
+    9,612 materials (compositions only; the structures of the ``jarvis_3d`` rows are in
+    :func:`load_jarvis_supercon_index`). Call it as
+    ``load_dft_superconductors(sc_toolkit.data.locate("jarvis-supercon"))``.
+
+    One row per source row. Columns: ``formula``, ``reduced_formula``, ``composition_key``, ``tc``
+    (K), ``tc_text`` (Tc as written, for exact joins), ``lambda``, ``omega_log`` (K; upstream
+    ``wlog``), ``dataset`` (jarvis_3d 1,058 / jarvis_2d 161 / jarvis_alex 8,253 / htsc_2025 140),
+    ``tc_source``, ``pressure_gpa`` (GPa), ``debye_temp`` (K), ``dos_ef``; NaN where not given (htsc_2025
+    rows give Tc only). Units are as exported; check omega_log magnitudes per ``dataset`` before
+    mixing them.
+    """
+    path = folder / "dft_superconductors.csv"
+    raw = _read_text(path).rename(columns={"Tc": "tc", "wlog": "omega_log"})
+    frame, bad_tc = _required_numbers(raw, "tc", "Tc", nonnegative=True)
+    frame["tc_text"] = raw["tc"].loc[frame.index]
+    frame["pressure_gpa"] = frame["pressure_gpa"].str.removesuffix(" GPa")  # jarvis_2d writes '0 GPa'
+    for column in ("lambda", "omega_log", "pressure_gpa", "debye_temp", "dos_ef"):
+        frame[column] = _optional_numbers(frame[column], f"{path} column {column}")
+    frame, compositions, bad_formula = _parse_rows(frame, "formula")
+    frame = _described(frame, compositions)
+    columns = ["formula", "reduced_formula", "composition_key", "tc", "tc_text", "lambda", "omega_log"]
+    columns += ["dataset", "tc_source", "pressure_gpa", "debye_temp", "dos_ef"]
     return LoadedTable(frame[columns].reset_index(drop=True), _combine_rejected([bad_tc, bad_formula]))
+
+
+def poscar_to_cif(poscar: str) -> str:
+    """CIF text (P1: cell parameters, fractional coordinates, occupancy 1) of a VASP 5 POSCAR.
+
+    A CIF fixes the cell by its lengths and angles, not its orientation, so the structure read back
+    is the POSCAR's up to a proper rotation (for a left-handed POSCAR cell the fractional
+    coordinates are negated, which keeps the handedness of the crystal). Raises DataError for text
+    that is not a POSCAR with element names.
+    """
+    lines = [line.split() for line in poscar.strip().splitlines()]
+    try:
+        scale = float(lines[1][0])
+        lattice = np.array([[float(v) for v in line[:3]] for line in lines[2:5]])
+        symbols, counts = lines[5], [int(c) for c in lines[6]]
+        start = 7 + (lines[7][0][0] in "sS")  # optional 'Selective dynamics'
+        cartesian = lines[start][0][0] in "cCkK"
+        n_sites = sum(counts)
+        coords = np.array([[float(v) for v in line[:3]] for line in lines[start + 1 : start + 1 + n_sites]])
+    except (IndexError, ValueError) as error:
+        raise DataError(f"not a VASP 5 POSCAR ({error})", hint="the 6th line must name the elements") from None
+    if scale <= 0 or len(symbols) != len(counts) or coords.shape != (n_sites, 3):
+        raise DataError("not a VASP 5 POSCAR (scale, element names or coordinates)")
+    lattice = lattice * scale
+    fractional = np.linalg.solve(lattice.T, (coords * scale).T).T if cartesian else coords
+    if np.linalg.det(lattice) < 0:
+        fractional = -fractional
+    fractional = fractional % 1.0
+    lengths = np.linalg.norm(lattice, axis=1)
+    angles = [
+        np.degrees(np.arccos(np.clip(lattice[j] @ lattice[k] / (lengths[j] * lengths[k]), -1, 1)))
+        for j, k in ((1, 2), (0, 2), (0, 1))
+    ]
+    species = [s for s, n in zip(symbols, counts, strict=True) for _ in range(n)]
+    out = [f"data_{''.join(symbols)}", "_symmetry_space_group_name_H-M   'P 1'"]
+    out += [f"_cell_length_{axis}   {value:.8f}" for axis, value in zip("abc", lengths, strict=True)]
+    names = ("alpha", "beta", "gamma")
+    out += [f"_cell_angle_{name}   {value:.8f}" for name, value in zip(names, angles, strict=True)]
+    out += ["_symmetry_Int_Tables_number   1", "loop_", " _symmetry_equiv_pos_as_xyz", "  'x, y, z'"]
+    out += ["loop_", " _atom_site_type_symbol", " _atom_site_label"]
+    out += [" _atom_site_fract_x", " _atom_site_fract_y", " _atom_site_fract_z", " _atom_site_occupancy"]
+    out += [
+        f"  {s}  {s}{i}  {x:.10f}  {y:.10f}  {z:.10f}  1.0"
+        for i, (s, (x, y, z)) in enumerate(zip(species, fractional, strict=True))
+    ]
+    return "\n".join(out) + "\n"
 
 
 def load_bete_net_index(folder: Path) -> LoadedTable:
@@ -340,30 +494,28 @@ def load_bete_net_index(folder: Path) -> LoadedTable:
 
     One row per index of ``idx_train_full.txt`` / ``idx_test_full.txt`` that has a CIF. Columns:
     ``index`` (row of upstream ``database.json`` = CIF number), ``split`` ('train' or 'test'),
-    ``cif`` (member in ``structures_cifs.tar.gz``), ``formula`` (the CIF's
-    ``_chemical_formula_sum``), ``reduced_formula``, ``composition_key``. Indices without a CIF
-    (dropped upstream) are in ``rejected``, ``row`` being the line of the index file they come from.
+    ``cif_file`` (member in ``structures_cifs.tar.gz``), ``formula`` (the CIF's
+    ``_chemical_formula_sum``), ``reduced_formula``, ``composition_key``, ``cif`` (CIF text, P1,
+    written by ASE). Indices without a CIF (dropped upstream) are in ``rejected``, ``row`` being the
+    line of the index file they come from.
     """
     splits = []
     for split in ("train", "test"):
         values = np.loadtxt(folder / f"idx_{split}_full.txt", ndmin=1)
         splits.append(pd.DataFrame({"index": values.astype(int), "split": split}))
     index = pd.concat(splits)
-    formulas = {}
-    with tarfile.open(folder / "structures_cifs.tar.gz") as archive:
-        for member in archive.getmembers():
-            if member.isfile() and member.name.endswith(".cif"):
-                text = archive.extractfile(member).read().decode()
-                formulas[member.name] = _cif_formula_sum(text, member.name)
-    index["cif"] = "structures/" + index["index"].astype(str) + ".cif"
-    has_cif = index["cif"].isin(formulas)
-    rejected = _rejected(index.index[~has_cif], index["cif"][~has_cif], "no CIF in structures_cifs.tar.gz")
+    texts = _tar_texts(folder / "structures_cifs.tar.gz")
+    index["cif_file"] = "structures/" + index["index"].astype(str) + ".cif"
+    has_cif = index["cif_file"].isin(texts)
+    rejected = _rejected(index.index[~has_cif], index["cif_file"][~has_cif], "no CIF in structures_cifs.tar.gz")
     frame = index[has_cif].reset_index(drop=True)
-    frame["formula"] = frame["cif"].map(formulas)
+    frame["cif"] = frame["cif_file"].map(texts)
+    frame["formula"] = [_cif_formula_sum(t, f) for t, f in zip(frame["cif"], frame["cif_file"], strict=True)]
     compositions = Compositions.from_formulas(frame["formula"])  # written by ASE: must parse
     frame["reduced_formula"] = compositions.reduced_formulas()
     frame["composition_key"] = compositions.keys()
-    return LoadedTable(frame, rejected.reset_index(drop=True))
+    columns = ["index", "split", "cif_file", "formula", "reduced_formula", "composition_key", "cif"]
+    return LoadedTable(frame[columns], rejected.reset_index(drop=True))
 
 
 def _cif_formula_sum(text: str, where: str) -> str:
