@@ -9,6 +9,7 @@ steps (an invertible encoder before a generator, columns that a filter or the ra
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pydantic
@@ -16,9 +17,9 @@ import pydantic
 from .components import Component, Params
 from .errors import Problem, RecipeError, did_you_mean
 from .recipe import (
-    LIST_SECTIONS,
     REQUIRED_SECTIONS,
     SECTIONS,
+    CandidatesSection,
     ComponentRef,
     DataSection,
     FilterStep,
@@ -30,6 +31,7 @@ from .recipe import (
     apply_quick,
 )
 from .registry import ComponentEntry, Registry
+from .saved import PREDICTORS_DIR, output_columns, saved_component
 
 #: Columns every candidate row has before any prediction.
 CANDIDATE_COLUMNS = ("sample", "formula", "reduced_formula", "composition_key", "n_elements")
@@ -64,10 +66,7 @@ class PredictorPlan:
         return getattr(self.step.params, "task", "regression")
 
     def outputs(self) -> list[str]:
-        name = self.section.name
-        if self.task == "classification":
-            return [f"{name}_pred", f"{name}_proba"]
-        return [f"{name}_pred"] + ([f"{name}_std"] if self.step.entry.cls.supports_std else [])
+        return output_columns(self.section.name, self.task, self.step.entry.cls.supports_std)
 
 
 @dataclass
@@ -86,6 +85,12 @@ class Plan:
     predict_before: int = 0
     rank: RankSection | None = None
     quick: QuickSection | None = None
+    candidates: CandidatesSection | None = None
+
+    @property
+    def screens(self) -> bool:
+        """True when the run has candidates to filter, score and rank."""
+        return self.generator_step is not None or self.candidates is not None
 
     def resolved_recipe(self) -> dict[str, Any]:
         """The recipe with every component's parameters filled in: re-runnable as it stands."""
@@ -97,9 +102,12 @@ class Plan:
                 | _ref(self.generator_step)
                 | {"encoder": _ref(self.generator_encoder)}
             )
+        if self.candidates:
+            out["candidates"] = _drop_none(self.candidates.model_dump())
         if self.predictors:
             out["predictors"] = [
-                _drop_none(p.section.model_dump() | _ref(p.step) | {"encoder": _ref(p.encoder)})
+                _drop_none(p.section.model_dump()) if p.section.from_run
+                else _drop_none(p.section.model_dump() | _ref(p.step) | {"encoder": _ref(p.encoder)})
                 for p in self.predictors
             ]
         if self.filters:
@@ -123,18 +131,25 @@ class Plan:
             lines.append(f"train     {self.generator_step.describe()}{cond}")
             n = self.quick.n_samples if self.quick else g.n_samples
             lines.append(f"sample    {n} compositions" + (f" of class '{g.condition}'" if g.condition else ""))
+        if self.candidates:
+            source = self.candidates.dataset or self.candidates.path
+            lines.append(f"screen    candidates from {'dataset ' if self.candidates.dataset else 'file '}'{source}'")
         for p in self.predictors:
+            if p.section.from_run:
+                lines.append(f"load      predictor '{p.section.name}' ({p.step.entry.name} on {p.encoder.entry.name}) "
+                             f"from {p.section.from_run} -> {', '.join(p.outputs())}")
+                continue
             target = f"{p.section.target} > {p.section.threshold}" if p.section.threshold is not None else p.section.target
             lines.append(
                 f"fit       {p.step.describe()} on {p.encoder.describe()} -> {', '.join(p.outputs())} "
                 f"(target {target}; {p.section.holdout:.0%} of composition groups held out for metrics)"
             )
         for i, step in enumerate(self.filters):
-            if i == self.predict_before and self.predictors and self.generator_step:
+            if i == self.predict_before and self.predictors and self.screens:
                 lines.append("predict   candidates with " + ", ".join(p.section.name for p in self.predictors))
             label = "" if step.label == step.entry.name else f"{step.label}: "
             lines.append(f"filter    {label}{step.describe()}")
-        if self.predict_before == len(self.filters) and self.predictors and self.generator_step:
+        if self.predict_before == len(self.filters) and self.predictors and self.screens:
             lines.append("predict   candidates with " + ", ".join(p.section.name for p in self.predictors))
         if self.rank:
             order = "descending" if self.rank.descending else "ascending"
@@ -271,19 +286,39 @@ def make_plan(raw: dict[str, Any], registry: Registry, *, quick: bool = False, s
         section = v.section(item, "predictors", PredictorSection, f"predictors.{i}")
         if not section:
             continue
-        step = v.step(section, "predictor", f"predictors.{i}", inherited)
-        encoder = v.step(section.encoder, "encoder", f"predictors.{i}.encoder", inherited)
-        if encoder and encoder.entry.cls.produces != "matrix":
-            v.problem(f"predictors.{i}.encoder.use", f"encoder '{section.encoder.use}' gives graphs; "
-                      f"predictor '{section.use}' needs a feature matrix")
+        where = f"predictors.{i}"
+        if section.from_run:
+            step, encoder = _saved_steps(v, section, where)
+        elif section.use is None or section.encoder is None:
+            v.problem(where, "a predictor needs 'use' and 'encoder' (or 'from_run' to load a trained one)",
+                      'e.g. use = "lightgbm" and encoder = { use = "magpie" }')
+            continue
+        else:
+            step = v.step(ComponentRef(use=section.use, params=section.params), "predictor", where, inherited)
+            encoder = v.step(section.encoder, "encoder", f"{where}.encoder", inherited)
         if step and section.threshold is not None and getattr(step.params, "task", None) != "classification":
-            v.problem(f"predictors.{i}.threshold", "a threshold makes class labels, but the predictor's "
+            v.problem(f"{where}.threshold", "a threshold makes class labels, but the predictor's "
                       "task is not 'classification'", 'set params.task = "classification"')
+        if encoder and generator and encoder.entry.cls.consumes != "composition":
+            v.problem(f"{where}.encoder.use", f"encoder '{encoder.entry.name}' reads structures, but generated "
+                      "candidates are compositions", "use a composition encoder, or screen [candidates] with structures")
         if any(p.section.name == section.name for p in predictors):
-            v.problem(f"predictors.{i}.name", f"two predictors are named '{section.name}'",
+            v.problem(f"{where}.name", f"two predictors are named '{section.name}'",
                       "give each predictor its own name")
         if step and encoder:
             predictors.append(PredictorPlan(section, step, encoder))
+
+    candidates = None
+    if "candidates" in raw:
+        candidates = v.section(raw["candidates"], "candidates", CandidatesSection, "candidates")
+        if candidates and (candidates.dataset is None) == (candidates.path is None):
+            v.problem("candidates", "give exactly one of 'dataset' or 'path'", 'e.g. dataset = "bete-net"')
+        elif candidates and candidates.dataset and candidates.dataset not in registry.datasets:
+            v.problem("candidates.dataset", f"no dataset named '{candidates.dataset}'",
+                      did_you_mean(candidates.dataset, registry.datasets) or "see `sctk data list`")
+        if "generator" in raw:
+            v.problem("candidates", "a recipe screens either generated samples or [candidates], not both",
+                      "remove [candidates] or [generator]")
 
     filters: list[Step] = []
     for i, item in enumerate(_list_section(raw, "filters", v)):
@@ -297,10 +332,11 @@ def make_plan(raw: dict[str, Any], registry: Registry, *, quick: bool = False, s
         v.problem("filters", f"two filters are labelled '{label}'", "give one of them a distinct 'name'")
 
     rank = v.section(raw["rank"], "rank", RankSection, "rank") if "rank" in raw else None
-    predict_before = _check_columns(v, filters, predictors, rank, generator_step is not None or not generator)
-    if (filters or rank) and "generator" not in raw:
-        v.problem("filters" if filters else "rank", "filters and ranking act on generated candidates, "
-                  "but the recipe has no [generator]", "add a [generator] table or remove them")
+    # Generated candidates have known columns; a screened table's own columns are checked when loaded.
+    predict_before = _check_columns(v, filters, predictors, rank, check=generator_step is not None)
+    if (filters or rank) and "generator" not in raw and "candidates" not in raw:
+        v.problem("filters" if filters else "rank", "filters and ranking act on candidates, but the recipe "
+                  "has neither [generator] nor [candidates]", "add one of them, or remove these sections")
 
     quick_section = None
     if "quick" in raw:
@@ -310,7 +346,30 @@ def make_plan(raw: dict[str, Any], registry: Registry, *, quick: bool = False, s
     if v.problems:
         raise RecipeError(v.problems, source=source)
     return Plan(raw, run, data, data_filters, generator, generator_step, generator_encoder, predictors,
-                filters, predict_before, rank, quick_section if quick else None)
+                filters, predict_before, rank, quick_section if quick else None, candidates)
+
+
+def _saved_steps(v: _Validator, section: PredictorSection, where: str) -> tuple[Step | None, Step | None]:
+    """Steps describing the predictor ``section.name`` saved in ``section.from_run``."""
+    directory = Path(section.from_run) / PREDICTORS_DIR / section.name
+    steps = []
+    for part, kind, label in (("predictor", "predictor", where), ("encoder", "encoder", f"{where}.encoder")):
+        try:
+            _, name, params = saved_component(directory / part)
+        except (OSError, ValueError, KeyError):
+            v.problem(f"{where}.from_run", f"{section.from_run} holds no saved predictor '{section.name}'",
+                      "give a run directory whose recipe trained a predictor of this name")
+            return None, None
+        if (kind, name) not in v.registry.components:
+            v.problem(f"{where}.from_run", f"the saved {kind} '{name}' is not registered here",
+                      "install the plugin that provides it")
+            return None, None
+        entry = v.registry.entry(kind, name)
+        steps.append(Step(label, entry, entry.cls.Params(**params), name))
+    if section.use and section.use != steps[0].entry.name:
+        v.problem(f"{where}.use", f"the saved predictor is a '{steps[0].entry.name}', not '{section.use}'",
+                  "leave 'use' out when loading with from_run")
+    return steps[0], steps[1]
 
 
 def _with_quick(raw: dict[str, Any], v: _Validator) -> dict[str, Any]:

@@ -5,8 +5,9 @@ A recipe has these tables (all but ``[run]`` and ``[data]`` optional)::
     [run]          name, seed, device, output_dir
     [data]         dataset (registered name) or path (CSV), filters = [...] selecting training rows
     [generator]    use, params, encoder = {use, params}, n_samples, label, condition
-    [[predictors]] name, use, params, encoder, target, threshold, holdout
-    [[filters]]    use, params, name             (applied to generated candidates, in order)
+    [[predictors]] name, use, params, encoder, target, threshold, holdout   (or name + from_run)
+    [candidates]   dataset or path: materials to screen instead of generated ones
+    [[filters]]    use, params, name             (applied to the candidates, in order)
     [rank]         by, descending, top
     [quick]        rows, n_samples, set = {"dotted.key" = value}   (what --quick changes)
 
@@ -61,12 +62,20 @@ class GeneratorSection(ComponentRef):
     condition: str | None = Field(None, description="label to sample (conditional generators)")
 
 
-class PredictorSection(ComponentRef):
+class PredictorSection(_Strict):
     name: str = Field(description="output column prefix: '<name>_pred', '<name>_std', '<name>_proba'")
-    encoder: ComponentRef = Field(description="encoder giving the predictor's features")
+    use: str | None = Field(None, description="registered predictor name (read from the run with from_run)")
+    params: dict[str, Any] = Field(default_factory=dict, description="the predictor's parameters")
+    encoder: ComponentRef | None = Field(None, description="encoder giving the predictor's features")
+    from_run: str | None = Field(None, description="run directory whose saved predictor of this name is used, untrained")
     target: str = Field("tc", description="training column to predict")
     threshold: float | None = Field(None, description="classify target > threshold (classification)")
     holdout: float = Field(0.2, ge=0.0, lt=1.0, description="share of composition groups held out")
+
+
+class CandidatesSection(_Strict):
+    dataset: str | None = Field(None, description="registered dataset whose rows are screened")
+    path: str | None = Field(None, description="a CSV file ('formula' column, optional 'cif') to screen")
 
 
 class RankSection(_Strict):
@@ -86,11 +95,11 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "data": DataSection,
     "generator": GeneratorSection,
     "predictors": PredictorSection,
+    "candidates": CandidatesSection,
     "filters": FilterStep,
     "rank": RankSection,
     "quick": QuickSection,
 }
-LIST_SECTIONS = {"predictors", "filters"}
 REQUIRED_SECTIONS = ("run", "data")
 
 

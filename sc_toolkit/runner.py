@@ -23,6 +23,7 @@ from .plan import Plan, PredictorPlan, Step
 from .recipe import dumps_toml
 from .registry import Registry
 from .run import RunContext, base_manifest, new_run_dir
+from .saved import PREDICTORS_DIR, load_predictor, materials_of, subset
 
 REJECTED_EMPTY = "decode: no element left"
 
@@ -73,8 +74,11 @@ class _Runner:
         candidates = accepted = None
         if self.plan.generator_step:
             generator, encoder = self.step("train generator", lambda: self.fit_generator(training))
-            candidates, compositions = self.step("sample", lambda: self.sample(generator, encoder))
-            self.step("filter and predict", lambda: self.screen(candidates, compositions, training))
+            candidates = self.step("sample", lambda: self.sample(generator, encoder))
+        elif self.plan.candidates:
+            candidates = self.step("load candidates", self.load_candidates)
+        if candidates is not None:
+            self.step("filter and predict", lambda: self.screen(candidates, training))
             accepted = self.step("rank", lambda: self.rank(candidates))
         self.run.manifest["finished"] = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
         self.run.write_json("metrics.json", self.metrics)
@@ -157,33 +161,37 @@ class _Runner:
         if (model_dir / "predictor" / "component.json").exists():
             self.run.log(f"predictor {name} loaded from a previous attempt of this run")
             return
+        if p.section.from_run:
+            self.copy_predictor(p, model_dir)
+            return
         if p.section.target not in training.columns:
             raise UserError(f"training data has no column '{p.section.target}'",
                             where=f"predictors.{name}.target",
                             hint="columns available: " + ", ".join(training.columns))
         table = training[training[p.section.target].notna()].reset_index(drop=True)
-        compositions = Compositions.from_formulas(table["formula"])
+        materials = materials_of(p.encoder.entry.cls, table)
         y = table[p.section.target].to_numpy()
         if p.section.threshold is not None:
             y = (y > p.section.threshold).astype(int)
         test = group_holdout(table["composition_key"].to_numpy(), p.section.holdout, self.plan.run.seed)
-        encoder = p.encoder.build().fit(compositions[~test])
-        X = encoder.encode(compositions)
         report: dict[str, Any] = {"n_train": int((~test).sum()), "n_test": int(test.sum()),
                                   "split": f"{p.section.holdout:.0%} of composition groups held out "
                                            f"(seed {self.plan.run.seed})", "target": p.section.target}
+        if p.section.threshold is not None:
+            report["label"] = f"{p.section.target} > {p.section.threshold}"
         if test.any() and (~test).any():
-            model = p.step.build().fit(X[~test], y[~test], run=self.run)
+            train_materials, test_materials = subset(materials, ~test), subset(materials, test)
+            encoder = p.encoder.build().fit(train_materials)
+            model = p.step.build().fit(encoder.encode(train_materials), y[~test], run=self.run)
+            X_test = encoder.encode(test_materials)
             if p.task == "classification":
-                proba = model.predict_proba(X[test])
+                proba = model.predict_proba(X_test)
                 positive = proba[:, -1] if proba.shape[1] == 2 else None
-                report |= classification_report(y[~test], y[test], model.predict(X[test]), positive)
-                if p.section.threshold is not None:
-                    report["label"] = f"{p.section.target} > {p.section.threshold}"
+                report |= classification_report(y[~test], y[test], model.predict(X_test), positive)
             else:
-                report |= regression_report(y[~test], y[test], model.predict(X[test]))
-        encoder = p.encoder.build().fit(compositions)
-        model = p.step.build().fit(encoder.encode(compositions), y, run=self.run)
+                report |= regression_report(y[~test], y[test], model.predict(X_test))
+        encoder = p.encoder.build().fit(materials)
+        model = p.step.build().fit(encoder.encode(materials), y, run=self.run)
         encoder.save(model_dir / "encoder")
         model.save(model_dir / "predictor")
         self._importances(model, encoder, model_dir)
@@ -192,6 +200,15 @@ class _Runner:
         self.metrics.setdefault("predictors", {})[name] = report
         self.run.write_json("metrics.json", self.metrics)
 
+    def copy_predictor(self, p: PredictorPlan, model_dir: Path) -> None:
+        """Bring a trained predictor (and its hold-out metrics) from another run into this one."""
+        source = Path(p.section.from_run)
+        shutil.copytree(source / PREDICTORS_DIR / p.section.name, model_dir)
+        report = _read_json(source / "metrics.json").get("predictors", {}).get(p.section.name, {})
+        self.metrics.setdefault("predictors", {})[p.section.name] = report | {"from_run": str(source)}
+        self.run.manifest["provenance"][f"predictors.{p.section.name}"] = report.get("provenance", {})
+        self.run.log(f"predictor {p.section.name} copied from {source}")
+
     def _importances(self, model: Component, encoder: Component, model_dir: Path) -> None:
         importances = getattr(model, "feature_importances_", None)
         if importances is None:
@@ -199,10 +216,6 @@ class _Runner:
         labels = encoder.feature_labels()
         frame = pd.DataFrame({"feature": labels[: len(importances)], "importance": importances})
         frame.sort_values("importance", ascending=False).to_csv(model_dir / "feature_importances.csv", index=False)
-
-    def load_predictor(self, p: PredictorPlan):
-        model_dir = self.run.model_dir(f"predictors/{p.section.name}")
-        return p.encoder.entry.cls.load(model_dir / "encoder"), p.step.entry.cls.load(model_dir / "predictor")
 
     # -- generator ----------------------------------------------------------------------------
 
@@ -231,7 +244,7 @@ class _Runner:
             self.run.write_json("history.json", {"generator": generator.history_})
         return generator, encoder
 
-    def sample(self, generator, encoder) -> tuple[pd.DataFrame, Compositions]:
+    def sample(self, generator, encoder) -> pd.DataFrame:
         n = self.plan.quick.n_samples if self.plan.quick else self.plan.generator.n_samples
         X = generator.sample(n, condition=self.plan.generator.condition, random_state=self.plan.run.seed,
                              run=self.run)
@@ -252,46 +265,58 @@ class _Runner:
             "rejected_by": np.where(empty, REJECTED_EMPTY, ""),
         })
         self.metrics["generation"] = {"n_samples": n, "decoded": int((~empty).sum())}
-        return table, compositions
+        return table
 
     # -- screening ----------------------------------------------------------------------------
 
-    def screen(self, table: pd.DataFrame, compositions: Compositions, training: pd.DataFrame) -> None:
-        counts = self.metrics["generation"].setdefault("filters", {})
+    def load_candidates(self) -> pd.DataFrame:
+        source = self.plan.candidates
+        if source.dataset:
+            from .data import load
+
+            table = load(self.registry.dataset(source.dataset)).table
+        else:
+            table, rejected = read_formula_csv(Path(source.path), where="candidates.path")
+            if len(rejected):
+                rejected.to_csv(self.run.directory / "rejected_candidates.csv", index=False)
+        table = table.reset_index(drop=True)
+        table["rejected_by"] = ""
+        self.metrics["screening"] = {"candidates": len(table)}
+        return table
+
+    def screen(self, table: pd.DataFrame, training: pd.DataFrame) -> None:
+        counts = self.screening_metrics().setdefault("filters", {})
         for i, step in enumerate(self.plan.filters):
             if i == self.plan.predict_before:
-                self.predict(table, compositions)
+                self.predict(table)
             alive = (table["rejected_by"] == "").to_numpy()
             component = step.build().fit(training)
-            subset = table.loc[alive, list(component.columns())].reset_index(drop=True)
-            keep = np.asarray(component.keep(subset, run=self.run), dtype=bool)
-            rejected = np.flatnonzero(alive)[~keep]
-            table.loc[rejected, "rejected_by"] = step.label
+            missing = set(component.columns()) - set(table.columns)
+            if missing:
+                raise UserError(f"filter '{step.label}' reads {sorted(missing)}, which the candidates do not have",
+                                where=step.where, hint="columns available: " + ", ".join(table.columns))
+            rows = table.loc[alive, list(component.columns())].reset_index(drop=True)
+            keep = np.asarray(component.keep(rows, run=self.run), dtype=bool)
+            table.loc[np.flatnonzero(alive)[~keep], "rejected_by"] = step.label
             counts[step.label] = {"in": int(alive.sum()), "kept": int(keep.sum())}
             self.run.manifest["provenance"][step.where] = component.provenance()
             self.run.log(f"filter {step.label}: kept {int(keep.sum())} of {int(alive.sum())}")
         if self.plan.predict_before == len(self.plan.filters):
-            self.predict(table, compositions)
-        self.metrics["generation"]["accepted"] = int((table["rejected_by"] == "").sum())
+            self.predict(table)
+        self.screening_metrics()["accepted"] = int((table["rejected_by"] == "").sum())
 
-    def predict(self, table: pd.DataFrame, compositions: Compositions) -> None:
+    def screening_metrics(self) -> dict[str, Any]:
+        return self.metrics["generation" if self.plan.generator_step else "screening"]
+
+    def predict(self, table: pd.DataFrame) -> None:
+        """Score the candidates no filter has rejected yet; rejected rows keep NaN."""
         alive = (table["rejected_by"] == "").to_numpy()
         for p in self.plan.predictors:
-            encoder, model = self.load_predictor(p)
-            columns = {c: np.full(len(table), np.nan) for c in p.outputs()}
-            if alive.any():
-                X = encoder.encode(compositions[alive])
-                name = p.section.name
-                if p.task == "classification":
-                    columns[f"{name}_pred"][alive] = model.predict(X)
-                    columns[f"{name}_proba"][alive] = model.predict_proba(X)[:, -1]
-                elif f"{name}_std" in columns:
-                    mean, std = model.predict(X, return_std=True)
-                    columns[f"{name}_pred"][alive], columns[f"{name}_std"][alive] = mean, std
-                else:
-                    columns[f"{name}_pred"][alive] = model.predict(X)
-            for column, values in columns.items():
-                table[column] = values
+            predictor = load_predictor(self.run.directory, p.section.name, self.registry)
+            scores = predictor.predict(table[alive])
+            for column in predictor.outputs:
+                table[column] = np.nan
+                table.loc[alive, column] = scores[column].to_numpy()
 
     def rank(self, table: pd.DataFrame) -> pd.DataFrame:
         accepted = table[table["rejected_by"] == ""]
@@ -306,13 +331,13 @@ class _Runner:
         return accepted
 
 
-def read_formula_csv(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+def read_formula_csv(path: Path, *, where: str = "data.path") -> tuple[pd.DataFrame, pd.DataFrame]:
     """A user CSV with a 'formula' column: rows whose formula parses, plus the rejected rows."""
     if not path.is_file():
-        raise DataError(f"data file not found: {path}", where="data.path", hint="give an existing CSV file")
+        raise DataError(f"data file not found: {path}", where=where, hint="give an existing CSV file")
     frame = pd.read_csv(path)
     if "formula" not in frame.columns:
-        raise DataError(f"{path} has no 'formula' column", where="data.path",
+        raise DataError(f"{path} has no 'formula' column", where=where,
                         hint="columns found: " + ", ".join(map(str, frame.columns)))
     compositions, rejected = Compositions.parse(frame["formula"].astype(str))
     bad = np.zeros(len(frame), dtype=bool)
@@ -343,9 +368,3 @@ def _read_json(path: Path) -> dict[str, Any]:
     import json
 
     return json.loads(path.read_text()) if path.exists() else {}
-
-
-def discard(directory: Path) -> None:
-    """Remove a run directory that a failed validation left empty (never one with results)."""
-    if directory.exists() and not any(p.name not in ("recipe.toml", "resolved.toml") for p in directory.iterdir()):
-        shutil.rmtree(directory)
