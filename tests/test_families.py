@@ -45,11 +45,19 @@ def test_both_rules_depend_on_scheme():
     assert superconductor_class(intergrowth, scheme="lim").tolist() == ["both"]
 
 
+def test_lim_both_is_cu_and_fe_in_either_family():
+    # real SuperCon formulas: an Fe-substituted cuprate and a Cu-substituted iron pnictide
+    formulas = ["Y1Ba2Cu2.98Fe0.02O7", "Ba1Fe1.856Cu0.088As2", "Cu1Fe2"]
+    assert superconductor_class(formulas, scheme="scgan").tolist() == ["cuprate", "iron-based", "other"]
+    assert superconductor_class(formulas, scheme="lim").tolist() == ["both", "both", "other"]
+
+
 def test_lim_equals_scgan_except_both():
-    formulas = list(KNOWN) + ["Sr2CuO2Fe2As2"]
+    formulas = list(KNOWN) + ["Sr2CuO2Fe2As2", "Ba1Fe1.856Cu0.088As2"]
     scgan = superconductor_class(formulas, scheme="scgan")
     lim = superconductor_class(formulas, scheme="lim")
-    assert np.array_equal(np.where(lim == "both", "cuprate", lim), scgan)
+    assert np.array_equal(lim[lim != "both"], scgan[lim != "both"])
+    assert set(scgan[lim == "both"]) == {"cuprate", "iron-based"}
     assert set(lim) <= set(SCHEMES["lim"]) and set(scgan) <= set(SCHEMES["scgan"])
 
 

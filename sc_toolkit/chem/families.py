@@ -6,12 +6,17 @@ The rules look only at which elements are present (amount > 0), never at structu
 - ``iron-based``: contains Fe and at least one of As, P (pnictides), S, Se, Te (chalcogenides).
 - ``other``: everything else (conventional, heavy-fermion, MgB2, hydrides, nickelates, ...).
 
-A composition can match both rules (e.g. an oxypnictide with Cu, or Sr2CuO2Fe2As2 intergrowths).
-``scheme`` decides what happens then:
+``scheme`` decides what happens when a composition holds both Cu and Fe:
 
-- ``"scgan"`` (Kim & Dordevic's ScGAN classes): cuprate / iron-based / other; *both* -> ``cuprate``
-  (the Cu-O rule is checked first).
-- ``"lim"`` (Lim's conditional WGAN classes): cuprate / iron-based / both / other.
+- ``"scgan"`` (Kim & Dordevic's ScGAN classes): cuprate / iron-based / other; a composition that
+  matches both rules counts as ``cuprate`` (the Cu-O rule is checked first).
+- ``"lim"`` (Lim's conditional WGAN classes): cuprate / iron-based / both / other, where ``both``
+  is a composition with Cu *and* Fe that matches either rule: Fe-substituted cuprates
+  (YBa2Cu2.9Fe0.1O7) and Cu-substituted iron pnictides / chalcogenides (BaFe1.9Cu0.1As2), as well as
+  intergrowths that match both rules (Sr2CuO2Fe2As2). Lim's slides name the four classes ("Both":
+  "mixture of cuprate & iron pnictides/chalcogenides") without rules; requiring both rules at once
+  would leave "both" empty on SuperCon (no SuperCon formula has Cu, O, Fe and a pnictogen or
+  chalcogen), while Lim trained and sampled a "both" class, so this reading is ours.
 
 These rules are deliberately crude: a Cu-O containing non-cuprate (e.g. a Cu-doped oxide) counts as a
 cuprate, and Ni-based pnictides count as 'other'. They reproduce the way the papers label training
@@ -50,7 +55,7 @@ def superconductor_class(compositions, *, scheme: str = "scgan") -> np.ndarray:
     classes[iron] = "iron-based"
     classes[cuprate] = "cuprate"
     if scheme == "lim":
-        classes[cuprate & iron] = "both"
+        classes[(cuprate | iron) & present[:, INDEX["Cu"]] & present[:, INDEX["Fe"]]] = "both"
     return classes
 
 
