@@ -97,6 +97,34 @@ def resume(run_dir: Path) -> None:
     _summary(execute(plan, _registry(), run_dir, console=err), plan)
 
 
+@app.command()
+def predict(
+    run_dir: Path,
+    formulas: Annotated[list[str] | None, typer.Argument(help="formulas to predict")] = None,
+    input_file: Annotated[Path | None, typer.Option("--input", help="CSV with a 'formula' (or 'cif') column")] = None,
+    cif: Annotated[list[Path] | None, typer.Option("--cif", help="CIF file(s) for structure predictors")] = None,
+    output: Annotated[Path | None, typer.Option("--output", help="write the predictions to this CSV")] = None,
+    predictor: Annotated[list[str] | None, typer.Option("--predictor", help="only these saved predictors")] = None,
+) -> None:
+    """Predict Tc, its std and class probabilities with the predictors saved in a run."""
+    from .predict import predict_materials, read_inputs
+
+    table = predict_materials(run_dir, read_inputs(formulas or [], input_file, cif or []), _registry(), predictor)
+    for i, row in table[table["error"] != ""].iterrows():
+        err.print(f"[yellow]row {i}:[/yellow] {row['formula']!r}: {row['error']} (not predicted)", highlight=False)
+    shown = table.drop(columns=[c for c in ("cif",) if c in table.columns])
+    if output:
+        shown.to_csv(output, index=False)
+        err.print(f"{int((table['error'] == '').sum())} of {len(table)} rows predicted -> {output}")
+        return
+    grid = Table()
+    for column in shown.columns:
+        grid.add_column(column)
+    for _, row in shown.iterrows():
+        grid.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
+    out.print(grid)
+
+
 def _summary(result, plan) -> None:
     metrics = result.metrics
     for name, report in metrics.get("predictors", {}).items():

@@ -60,6 +60,7 @@ class PredictorPlan:
     section: PredictorSection
     step: Step
     encoder: Step
+    filters: list[Step] = field(default_factory=list)
 
     @property
     def task(self) -> str:
@@ -107,7 +108,8 @@ class Plan:
         if self.predictors:
             out["predictors"] = [
                 _drop_none(p.section.model_dump()) if p.section.from_run
-                else _drop_none(p.section.model_dump() | _ref(p.step) | {"encoder": _ref(p.encoder)})
+                else _drop_none(p.section.model_dump() | _ref(p.step) | {"encoder": _ref(p.encoder),
+                                                                          "filters": [_ref(f) for f in p.filters]})
                 for p in self.predictors
             ]
         if self.filters:
@@ -123,7 +125,8 @@ class Plan:
         selection = ", ".join(s.describe() for s in self.data_filters)
         lines.append(f"load      {source}" + (f"; keep rows passing {selection}" if selection else ""))
         if self.quick:
-            lines.append(f"quick     at most {self.quick.rows} training rows, {self.quick.n_samples} samples")
+            samples = f", {self.quick.n_samples} samples" if self.generator_step else ""
+            lines.append(f"quick     at most {self.quick.rows} training rows{samples}")
         if self.generator_step:
             g = self.generator
             lines.append(f"encode    {self.generator_encoder.describe()} (invertible)")
@@ -140,6 +143,8 @@ class Plan:
                              f"from {p.section.from_run} -> {', '.join(p.outputs())}")
                 continue
             target = f"{p.section.target} > {p.section.threshold}" if p.section.threshold is not None else p.section.target
+            if p.filters:
+                target += "; trained on rows passing " + ", ".join(f.describe() for f in p.filters)
             lines.append(
                 f"fit       {p.step.describe()} on {p.encoder.describe()} -> {', '.join(p.outputs())} "
                 f"(target {target}; {p.section.holdout:.0%} of composition groups held out for metrics)"
@@ -305,8 +310,10 @@ def make_plan(raw: dict[str, Any], registry: Registry, *, quick: bool = False, s
         if any(p.section.name == section.name for p in predictors):
             v.problem(f"{where}.name", f"two predictors are named '{section.name}'",
                       "give each predictor its own name")
-        if step and encoder:
-            predictors.append(PredictorPlan(section, step, encoder))
+        selection = [v.step(ref, "filter", f"{where}.filters.{j}", inherited, ref.name)
+                     for j, ref in enumerate(section.filters)]
+        if step and encoder and all(selection):
+            predictors.append(PredictorPlan(section, step, encoder, selection))
 
     candidates = None
     if "candidates" in raw:

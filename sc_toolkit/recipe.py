@@ -68,6 +68,7 @@ class PredictorSection(_Strict):
     params: dict[str, Any] = Field(default_factory=dict, description="the predictor's parameters")
     encoder: ComponentRef | None = Field(None, description="encoder giving the predictor's features")
     from_run: str | None = Field(None, description="run directory whose saved predictor of this name is used, untrained")
+    filters: list[FilterStep] = Field(default_factory=list, description="filters selecting this predictor's training rows")
     target: str = Field("tc", description="training column to predict")
     threshold: float | None = Field(None, description="classify target > threshold (classification)")
     holdout: float = Field(0.2, ge=0.0, lt=1.0, description="share of composition groups held out")

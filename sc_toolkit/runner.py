@@ -118,17 +118,7 @@ class _Runner:
             rejected.to_csv(self.run.directory / "rejected_rows.csv", index=False)
             self.run.log(f"{len(rejected)} source rows reported and skipped: see rejected_rows.csv")
         counts = {"source_rows": len(table) + len(rejected), "rejected_rows": len(rejected)}
-        for step in self.plan.data_filters:
-            component = step.build()
-            missing = set(component.columns()) - set(table.columns)
-            if missing:
-                raise UserError(
-                    f"filter '{step.label}' reads {sorted(missing)}, which the data does not have",
-                    where=step.where, hint="columns available: " + ", ".join(table.columns),
-                )
-            keep = np.asarray(component.fit(table).keep(table, run=self.run), dtype=bool)
-            counts[f"after {step.label}"] = int(keep.sum())
-            table = table[keep].reset_index(drop=True)
+        table = self.select(table, self.plan.data_filters, counts)
         if self.plan.quick and len(table) > self.plan.quick.rows:
             table = table.sample(self.plan.quick.rows, random_state=self.plan.run.seed).reset_index(drop=True)
             counts["quick sample"] = len(table)
@@ -138,6 +128,22 @@ class _Runner:
         counts["training_rows"] = len(table)
         self.metrics["data"] = counts
         table.to_parquet(path)
+        return table
+
+    def select(self, table: pd.DataFrame, filters: list[Step], counts: dict | None = None) -> pd.DataFrame:
+        """Rows of ``table`` that pass every filter (training-data selection)."""
+        for step in filters:
+            component = step.build()
+            missing = set(component.columns()) - set(table.columns)
+            if missing:
+                raise UserError(
+                    f"filter '{step.label}' reads {sorted(missing)}, which the data does not have",
+                    where=step.where, hint="columns available: " + ", ".join(table.columns),
+                )
+            keep = np.asarray(component.fit(table).keep(table, run=self.run), dtype=bool)
+            if counts is not None:
+                counts[f"after {step.label}"] = int(keep.sum())
+            table = table[keep].reset_index(drop=True)
         return table
 
     def _read_source(self) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -168,7 +174,7 @@ class _Runner:
             raise UserError(f"training data has no column '{p.section.target}'",
                             where=f"predictors.{name}.target",
                             hint="columns available: " + ", ".join(training.columns))
-        table = training[training[p.section.target].notna()].reset_index(drop=True)
+        table = self.select(training[training[p.section.target].notna()], p.filters).reset_index(drop=True)
         materials = materials_of(p.encoder.entry.cls, table)
         y = table[p.section.target].to_numpy()
         if p.section.threshold is not None:

@@ -1,0 +1,106 @@
+"""Predictor-only recipes, reusing a trained predictor (from_run), screening a candidate file,
+and `sctk predict` on user formulas."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).parents[1]
+SCTK = str(Path(sys.executable).parent / "sctk")
+
+
+def sctk(*args, check=True) -> subprocess.CompletedProcess:
+    result = subprocess.run([SCTK, *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    if check and result.returncode:
+        raise AssertionError(result.stderr)
+    return result
+
+
+@pytest.fixture(scope="module")
+def tc_run(tmp_path_factory, data_dir) -> Path:
+    out = tmp_path_factory.mktemp("tc_runs")
+    sctk("run", ROOT / "recipes" / "supercon_tc.toml", "--quick", "--set", f'run.output_dir="{out}"',
+         "--set", "quick.rows=800")
+    [run_dir] = out.iterdir()
+    return run_dir
+
+
+@pytest.mark.slow
+def test_predictor_only_recipe_reports_metrics_beside_baselines(tc_run):
+    metrics = json.loads((tc_run / "metrics.json").read_text())["predictors"]
+    assert set(metrics) == {"tc", "above_10k", "superconductor"}
+    assert metrics["tc"]["model"]["mae"] < metrics["tc"]["baseline_median"]["mae"]
+    above = metrics["above_10k"]
+    assert above["label"] == "tc > 10.0" and 0 <= above["model"]["fpr"] <= 1 and 0 <= above["model"]["tpr"] <= 1
+    assert above["model"]["roc_auc"] > above["baseline_majority"]["roc_auc"] == 0.5
+    assert not (tc_run / "accepted.csv").exists()
+
+
+@pytest.mark.slow
+def test_sctk_predict_reports_bad_rows_and_predicts_the_rest(tc_run, tmp_path):
+    inputs = tmp_path / "in.csv"
+    pd.DataFrame({"formula": ["YBa2Cu3O7", "D0.9Pd1", "MgB2"], "note": ["a", "b", "c"]}).to_csv(inputs, index=False)
+    out = tmp_path / "out.csv"
+    result = sctk("predict", tc_run, "--input", inputs, "--output", out, "Nb3Sn")
+    table = pd.read_csv(out, keep_default_na=False)
+    assert list(table["formula"]) == ["Nb3Sn", "YBa2Cu3O7", "D0.9Pd1", "MgB2"]
+    bad = table[table["formula"] == "D0.9Pd1"].iloc[0]
+    assert "unknown element 'D'" in bad["error"] and bad["tc_pred"] == ""
+    good = table[table["error"] == ""]
+    assert len(good) == 3 and (good[["tc_pred", "tc_std", "above_10k_proba", "superconductor_proba"]] != "").all().all()
+    assert "row 2" in result.stderr and "3 of 4 rows predicted" in result.stderr
+
+
+def test_predict_on_a_directory_without_models_is_a_one_line_error(tmp_path):
+    result = sctk("predict", tmp_path, "MgB2", check=False)
+    assert result.returncode == 2 and "holds no saved predictor" in result.stderr
+
+
+@pytest.mark.slow
+def test_screening_recipe_reuses_a_trained_predictor(tc_run, tmp_path):
+    candidates = tmp_path / "candidates.csv"
+    pd.DataFrame({"formula": ["YBa2Cu3O7", "MgB2", "NaCl", "Bi2Sr2CaCu2O8", "not a formula"]}).to_csv(
+        candidates, index=False)
+    recipe = tmp_path / "screen.toml"
+    recipe.write_text(f"""
+[run]
+name = "screen"
+output_dir = "{tmp_path / 'runs'}"
+
+[data]
+dataset = "supercon"
+
+[candidates]
+path = "{candidates}"
+
+[[predictors]]
+name = "tc"
+from_run = "{tc_run}"
+
+[[filters]]
+use = "smact-valid"
+
+[[filters]]
+use = "threshold"
+params = {{ column = "tc_pred", ge = 20.0 }}
+
+[rank]
+by = "tc_pred"
+""")
+    assert "load      predictor 'tc' (lightgbm on magpie)" in sctk("check", recipe).stdout
+    sctk("run", recipe, "--quick")
+    [run_dir] = (tmp_path / "runs").iterdir()
+    accepted = pd.read_csv(run_dir / "accepted.csv")
+    assert set(accepted["formula"]) <= {"YBa2Cu3O7", "Bi2Sr2CaCu2O8", "MgB2"} and len(accepted) >= 1
+    candidates_out = pd.read_parquet(run_dir / "candidates.parquet").set_index("formula")
+    assert candidates_out.loc["NaCl", "rejected_by"] in ("smact-valid", "threshold")
+    assert (accepted["tc_pred"] >= 20).all()
+    rejected = pd.read_csv(run_dir / "rejected_candidates.csv")
+    assert list(rejected["value"]) == ["not a formula"]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["predictors"]["tc"]["from_run"] == str(tc_run)
+    assert metrics["screening"]["candidates"] == 4
