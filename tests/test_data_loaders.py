@@ -1,12 +1,12 @@
 """Dataset loaders on the real files (skipped without SCTK_DATA_DIR).
 
 The three large pre-training tables (OQMD 444k rows, MP 133k, JARVIS 76k) are tested on real rows
-copied into a small folder, so that the suite stays fast; the others are loaded whole.
+copied into a small folder, so that the suite stays fast; the others are loaded whole. The SuperCon
+loaders are tested in test_data_supercon.py.
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -16,87 +16,12 @@ import pytest
 from sc_toolkit.chem import composition_key, parse_formula
 from sc_toolkit.data import catalog, load, loaders
 
-SUPERCON_ROWS = 16_414
-
-
-@pytest.fixture(scope="module")
-def supercon(data_dir):
-    start = time.perf_counter()
-    result = load(catalog.SUPERCON)
-    return result, time.perf_counter() - start
-
-
 def _subset(source: Path, target: Path, names: list[str], keep) -> None:
     """Copy the header and the data lines for which ``keep(line_number, line)`` holds."""
     target.mkdir(exist_ok=True)
     for name in names:
         lines = (source / name).read_text().splitlines(keepends=True)
         (target / name).write_text(lines[0] + "".join(l for i, l in enumerate(lines[1:]) if keep(i, l)))
-
-
-def test_supercon_counts_and_columns(supercon):
-    result, seconds = supercon
-    table, rejected = result.table, result.rejected
-    columns = ["formula", "reduced_formula", "composition_key", "tc", "n_entries", "class"]
-    assert list(table.columns) == columns
-    assert table["n_entries"].sum() + len(rejected) == SUPERCON_ROWS
-    assert table["composition_key"].is_unique
-    assert seconds < 2.0
-
-
-def test_supercon_rejects_without_altering(supercon, supercon_raw_table):
-    rejected = supercon[0].rejected
-    assert list(rejected.columns) == ["row", "value", "reason"]
-    assert (supercon_raw_table["name"].iloc[rejected["row"]].to_numpy() == rejected["value"].to_numpy()).all()
-    deuterium = rejected[rejected["value"] == "D0.9Pd1"]
-    assert len(deuterium) == 1 and "unknown element 'D'" in deuterium["reason"].iloc[0]
-    assert rejected["value"].str.contains("=z").sum() == 2
-    assert rejected["value"].str.contains("D").sum() >= 20
-
-
-def test_supercon_formula_is_source_text(supercon, supercon_raw_table):
-    table = supercon[0].table
-    assert table["formula"].isin(set(supercon_raw_table["name"])).all()
-    first = table.iloc[0]
-    assert (first["formula"], first["tc"], first["class"]) == ("Ba0.4K0.6Fe2As2", 31.2, "iron-based")
-
-
-def test_supercon_duplicates_aggregate_to_median(supercon):
-    table = supercon[0].table.set_index("composition_key")
-    group = table.loc[composition_key(parse_formula("Cu2Mo6S8"))]  # Cu1.5Mo4.5S6, Cu1Mo3S4, Cu2Mo6S8
-    assert (group["formula"], group["n_entries"], group["tc"]) == ("Cu1.5Mo4.5S6", 3, 10.9)
-
-
-def test_supercon_zero_means_no_tc_reported(supercon):
-    table = supercon[0].table.set_index("composition_key")
-    nb3al = table.loc[composition_key(parse_formula("Nb3Al"))]  # Nb3Al1 at 0 K, Al25Nb75 at 17.5 K
-    assert (nb3al["n_entries"], nb3al["tc"]) == (2, 17.5)
-    assert (table["tc"] == 0).sum() == 3874  # compositions with no Tc in any row, kept
-    assert (table["tc"] >= 0).all()
-
-
-def test_supercon_classes(supercon):
-    counts = supercon[0].table["class"].value_counts().to_dict()
-    assert counts == {"other": 8826, "cuprate": 5614, "iron-based": 1441}
-
-
-def test_supercon_rejects_missing_and_negative_tc(tmp_path):
-    (tmp_path / "Supercon_data_by_2018_Stanev.csv").write_text("name,Tc\nMgB2,39\nNb3Sn,\nNbTi,-1\nNaN,x\n")
-    result = loaders.load_supercon(tmp_path)
-    assert result.table["formula"].tolist() == ["MgB2"]
-    assert result.rejected.to_dict("list") == {
-        "row": [1, 2, 3],
-        "value": ["", "-1", "x"],
-        "reason": ["missing Tc", "negative Tc", "Tc is not a number"],
-    }
-
-
-def test_supercon_nims_raw(data_dir):
-    result = load(catalog.SUPERCON_NIMS_RAW)
-    assert result.table["n_entries"].sum() + len(result.rejected) == 26_321
-    markers = result.rejected["value"].str.contains(r"[-+]|[XYZz]$")
-    assert markers.sum() > 3000  # oxygen-unknown formulas are rejected, not repaired
-    assert not result.table["formula"].str.contains(r"[-+=]").any()
 
 
 def test_uci_superconductivity(data_dir):

@@ -84,7 +84,9 @@ SUPERCON_NIMS_RAW = Dataset(
     ),
     description=(
         "Raw NIMS SuperCon OXIDE & METALLIC export (26,321 measurements: formula with -X/+Y/z "
-        "oxygen markers, Tc, structure name, journal), mirrored in jamesconde/superconductor-vae."
+        "oxygen markers, Tc, structure name, journal), mirrored in jamesconde/superconductor-vae. "
+        "The loader strips oxygen-deviation markers (recorded in oxygen_marker), rejects oxygen of "
+        "unknown amount, flags implausible entries and aggregates by composition (docs/data.md)."
     ),
     licence=(
         "Unverified: the mirror has no LICENSE file; NIMS publishes the MDR SuperCon datasheet under "

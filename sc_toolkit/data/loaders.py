@@ -3,11 +3,12 @@
 Shared rules:
 
 - Text is read as written: no column is guessed to be missing (the formula 'NaN' is sodium
-  nitride, not a missing value) and formula strings are never edited.
-- A row whose formula does not parse (SuperCon's ``-X`` / ``+Y`` / ``=z`` oxygen markers, 'D' or 'T'
-  for hydrogen isotopes, typos such as 'TI') or whose target is missing, not a number, or (for Tc)
-  negative goes to ``rejected`` with its ``row`` (0-based data row of its source file), ``value``
-  (the raw text) and ``reason``.
+  nitride, not a missing value) and formula strings are never edited, except that the SuperCon
+  loaders remove an oxygen-deviation marker (``O7-X`` -> ``O7``) and record it in ``oxygen_marker``.
+- A row whose formula does not parse (oxygen of unknown amount such as SuperCon's ``Oz``, 'D' or
+  'T' for hydrogen isotopes, typos such as 'TI') or whose target is missing, not a number, or (for
+  Tc) negative goes to ``rejected`` with its ``row`` (0-based data row of its source file),
+  ``value`` (the raw text) and ``reason``.
 - Composition tables carry ``formula`` (source text), ``reduced_formula`` and ``composition_key``
   (see :func:`sc_toolkit.chem.composition_key`); rows that share a key are aggregated where the
   loader says so, with ``n_entries`` counting the source rows behind each output row.
@@ -120,14 +121,59 @@ def _lowest_per_composition(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     return ordered.drop_duplicates("composition_key").sort_index().reset_index(drop=True)
 
 
+# SuperCon formula cleaning; docs/data.md lists every rule with its counts.
+#: ``O<amount>`` followed by an oxygen-deviation marker: a sign (``-``, ``+``, ``+-``, ``=``) and a
+#: variable letter (X, Y, Z or d, any case), e.g. ``Y1Ba2Cu3O7-X``, ``Bi2Sr2CaCu2O8+d``, ``Y1Ba2Cu4O8+-Z``.
+_OXYGEN_MARKER = r"(?P<oxygen>O(?:\d+\.?\d*|\.\d+))(?P<sign>\+-|[-+=])[XYZxyzdD]$"
+#: Rejection rules, applied in order to the text without its oxygen marker; a row gets the first match.
+_SUPERCON_REJECTIONS = (
+    (r"O[XYZxyz](?:[-+][\d.]+)?$", "oxygen amount not given (O followed by a variable)"),
+    (r"[-+][\d.]+$", "numeric offset after the formula (ambiguous)"),
+    (r"[A-Za-z]-[\d.]", "negative amount"),
+)
+_NO_HYDROGEN_TC_LIMIT = 200.0
+
+
+def _supercon_clean(formulas: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """SuperCon formula text -> (text to parse, normalised oxygen marker or '', rejection reason or
+    None). The marker's letter carries no information and becomes 'x' ('-X', '-z', '-d' -> '-x')."""
+    sign = formulas.str.extract(_OXYGEN_MARKER)["sign"]
+    marker = (sign + "x").fillna("")
+    text = formulas.str.replace(_OXYGEN_MARKER, r"\g<oxygen>", regex=True)
+    reason = pd.Series(None, index=formulas.index, dtype=object)
+    for pattern, why in _SUPERCON_REJECTIONS:
+        reason = reason.where(reason.notna() | ~text.str.contains(pattern), why)
+    return text, marker, reason
+
+
+def _implausible(formulas: pd.Series, tc: pd.Series, amounts: np.ndarray) -> pd.Series:
+    """Why each parsed row is implausible ('' when it is not): Tc above 200 K without hydrogen
+    (only compressed hydrides come near; the rest are typos or unconfirmed claims), or oxygen
+    written without an amount (a bare trailing 'O', which parses as O = 1)."""
+    hot = (tc.to_numpy() > _NO_HYDROGEN_TC_LIMIT) & (amounts[:, INDEX["H"]] == 0)
+    bare_oxygen = formulas.str.endswith("O").to_numpy()
+    reasons = (
+        np.where(hot, f"Tc > {_NO_HYDROGEN_TC_LIMIT:.0f} K without hydrogen", "").astype(object)
+        + np.where(hot & bare_oxygen, "; ", "")
+        + np.where(bare_oxygen, "oxygen amount not written (bare 'O' read as 1)", "")
+    )
+    return pd.Series(reasons, index=formulas.index, dtype=object)
+
+
 def _superconductor_table(formulas: pd.Series, tc: pd.Series) -> LoadedTable:
-    """Formula + Tc rows -> one row per composition key (see :func:`load_supercon`)."""
-    frame = pd.DataFrame({"formula": formulas, "tc": tc})
+    """SuperCon formula + Tc rows -> cleaned, aggregated table (see :func:`load_supercon_nims_raw`)."""
+    frame = pd.DataFrame({"source": formulas, "tc": tc})
     frame, bad_tc = _required_numbers(frame, "tc", "Tc", nonnegative=True)
-    frame, compositions, bad_formula = _parse_rows(frame, "formula")
+    frame["formula"], frame["oxygen_marker"], reason = _supercon_clean(frame["source"])
+    dropped = reason.notna()
+    bad_text = _rejected(frame.index[dropped], frame["source"][dropped], reason[dropped])
+    frame, compositions, bad_formula = _parse_rows(frame[~dropped], "formula")
+    bad_formula["value"] = formulas.loc[bad_formula["row"]].to_numpy()
+    amounts = compositions.amounts[frame["_parsed"].to_numpy()]
+    frame["implausible"] = _implausible(frame["formula"], frame["tc"], amounts)
     frame["reported"] = frame["tc"].where(frame["tc"] > 0)
     table = (
-        frame.groupby("composition_key", sort=False)
+        frame.groupby(["composition_key", "oxygen_marker", "implausible"], sort=False)
         .agg(
             formula=("formula", "first"),
             _parsed=("_parsed", "first"),
@@ -136,33 +182,43 @@ def _superconductor_table(formulas: pd.Series, tc: pd.Series) -> LoadedTable:
         )
         .reset_index()
     )
+    table["class_lim"] = superconductor_class(compositions[table["_parsed"].to_numpy()], scheme="lim")
     table = _described(table, compositions, with_class=True)
+    table["tc_reported"] = table["tc"].notna()
     table["tc"] = table["tc"].fillna(0.0)
-    columns = ["formula", "reduced_formula", "composition_key", "tc", "n_entries", "class"]
-    return LoadedTable(table[columns], _combine_rejected([bad_tc, bad_formula]))
+    columns = ["formula", "reduced_formula", "composition_key", "tc", "tc_reported", "n_entries"]
+    columns += ["class", "class_lim", "oxygen_marker", "implausible"]
+    return LoadedTable(table[columns], _combine_rejected([bad_tc, bad_text, bad_formula]))
 
 
 def load_supercon(folder: Path) -> LoadedTable:
-    """Stanev 2018 SuperCon table: one row per composition key.
-
-    Columns: ``formula`` (source text of the group's first row, untouched), ``reduced_formula``,
-    ``composition_key``, ``tc`` (K), ``n_entries`` (source rows aggregated), ``class``
-    (:func:`~sc_toolkit.chem.families.superconductor_class`, scheme "scgan").
-
-    ``tc`` is the median of the group's Tc > 0 values. Tc = 0 in SuperCon means "no Tc reported",
-    not a measurement, so a group gets Tc = 0 only when all its rows are 0; those rows are kept and
-    the recipe decides whether to drop them. Unparseable formulas and missing / negative Tc are in
-    ``rejected``.
-    """
+    """Stanev 2018 SuperCon table, cleaned and aggregated as :func:`load_supercon_nims_raw` (Stanev
+    already merged duplicate strings; the table still has a few oxygen markers and 89 'OY' formulas,
+    oxygen of unknown amount that a plain parser reads as O1 Y1)."""
     raw = _read_text(folder / "Supercon_data_by_2018_Stanev.csv")
     return _superconductor_table(raw["name"], raw["Tc"])
 
 
 def load_supercon_nims_raw(folder: Path) -> LoadedTable:
-    """Raw NIMS SuperCon export, the chemical formula column (``element``) with ``tc``; same columns
-    and aggregation as :func:`load_supercon`. Formulas with SuperCon's non-stoichiometry markers
-    (``O7-X``, ``O7+Y``) are rejected, not repaired; ``row`` counts data rows after the three header
-    lines. Tc above ~200 K here are mostly errors or high-pressure hydrides (no pressure column)."""
+    """Raw NIMS SuperCon export (the chemical formula column ``element`` and ``tc``), cleaned and
+    aggregated; ``row`` in ``rejected`` counts data rows after the three header lines.
+
+    Cleaning (rules and counts in docs/data.md): an oxygen-deviation marker after an oxygen amount
+    (``O7-X``, ``O8+d``, ``O8+-Z``, ``O10=z``) is removed, the nominal amount kept, and recorded in
+    ``oxygen_marker``; oxygen without an amount (``Oz``, ``OX``, ``OY``), numeric offsets (``O4+2``),
+    negative amounts and unparseable text (isotopes D / T, placeholders M / Py, typos) are rejected.
+
+    One row per (``composition_key``, ``oxygen_marker``, ``implausible``): dropping marked or
+    implausible rows never drops a measurement of another kind, and the key is unique among rows
+    with neither. Columns: ``formula`` (the group's first source text without its marker),
+    ``reduced_formula``, ``composition_key``, ``tc`` (K: median of the group's Tc > 0 entries, 0
+    when none reported one), ``tc_reported`` (False where ``tc`` = 0: SuperCon's 0 means "no Tc
+    reported", not a measured non-superconductor; noisy negatives for a classifier), ``n_entries``,
+    ``class`` (scheme "scgan") and ``class_lim`` (scheme "lim", see
+    :func:`~sc_toolkit.chem.families.superconductor_class`), ``oxygen_marker`` ('' or one of '-x',
+    '+x', '+-x', '=x'), ``implausible`` ('' or the reason: Tc > 200 K without hydrogen, or a bare
+    trailing 'O'). Flagged values are kept as they are; the user decides.
+    """
     raw = _read_text(folder / "supercon_raw.tsv", sep="\t", skiprows=[0, 1])
     return _superconductor_table(raw["element"], raw["tc"])
 
