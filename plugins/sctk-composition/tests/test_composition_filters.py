@@ -9,7 +9,7 @@ import pytest
 
 from sc_toolkit import UserError
 from sc_toolkit.chem import Compositions
-from sc_toolkit.testing import check_filter
+from sc_toolkit.testing import check_component_class, check_filter
 from sctk_composition import Elements, Novel, SmactValid, Threshold, Unique, Values
 from sctk_composition.smact_valid import integer_counts
 
@@ -125,7 +125,6 @@ def test_threshold_bounds_and_nan():
     assert Threshold(gt=10).keep(rows).tolist() == [False, False, True, False]
     assert Threshold(ge=10, le=30).keep(rows).tolist() == [False, True, True, False]
     assert Threshold(lt=10).keep(rows).tolist() == [True, False, False, False]
-    assert Threshold(column="tc").keep(rows).tolist() == [True, True, True, False]
     assert Threshold(column="tc_pred", gt=1).columns() == ("tc_pred",)
 
 
@@ -133,18 +132,27 @@ def test_threshold_validation_and_bad_columns():
     for bad in ({"gt": 1, "ge": 2}, {"lt": 1, "le": 2}, {"gt": 5, "lt": 5}, {"ge": 6, "le": 5}):
         with pytest.raises(pydantic.ValidationError):
             Threshold(**bad)
+    with pytest.raises(pydantic.ValidationError, match="at least one bound"):
+        Threshold(column="tc")
     with pytest.raises(UserError, match="did you mean 'tc'"):
         Threshold(column="tcc", gt=1).keep(pd.DataFrame({"tc": [1.0]}))
     with pytest.raises(UserError, match="numbers"):
         Threshold(gt=1).keep(pd.DataFrame({"tc": ["high"]}))
 
 
+@pytest.mark.parametrize("cls", [Threshold, Values])
+def test_strict_filters_declare_example_params(cls):
+    check_component_class(cls)
+    assert cls(cls.example_params).params.model_dump(exclude_defaults=True)
+
+
 def test_values_allowed_or_excluded(table):
     rows = pd.DataFrame({"class": ["cuprate", "pnictide", None, "cuprate"]})
     assert Values(allowed=["cuprate"]).keep(rows).tolist() == [True, False, False, True]
     assert Values(excluded=["cuprate"]).keep(rows).tolist() == [False, True, True, False]
-    with pytest.raises(pydantic.ValidationError):
-        Values(allowed=["a"], excluded=["b"])
+    for bad in ({"allowed": ["a"], "excluded": ["b"]}, {}):
+        with pytest.raises(pydantic.ValidationError, match="exactly one of 'allowed' or 'excluded'"):
+            Values(column="class", **bad)
     cuprates = Values(allowed=["cuprate"]).keep(table)
     assert set(table.loc[cuprates, "class"]) == {"cuprate"}
 

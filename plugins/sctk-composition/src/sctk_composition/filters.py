@@ -142,10 +142,11 @@ def _numeric_column(table: pd.DataFrame, column: str, filter_name: str) -> np.nd
 class Threshold(sc_toolkit.Filter):
     """Keep rows whose value in ``column`` meets every bound given (gt, ge, lt, le); NaN fails.
 
-    With no bound given, rows with any number (not NaN) pass.
+    At least one bound is required; at most one lower (gt or ge) and one upper (lt or le).
     """
 
     name: ClassVar[str] = "threshold"
+    example_params: ClassVar[dict[str, Any]] = {"column": "tc", "gt": 0.0}
 
     class Params(sc_toolkit.Params):
         column: str = Field("tc", description="numeric column to test (e.g. tc, or a prediction 'tc_pred')")
@@ -160,6 +161,8 @@ class Threshold(sc_toolkit.Filter):
                 raise ValueError("give one lower bound: gt or ge, not both")
             if self.lt is not None and self.le is not None:
                 raise ValueError("give one upper bound: lt or le, not both")
+            if all(bound is None for bound in (self.gt, self.ge, self.lt, self.le)):
+                raise ValueError("give at least one bound: gt, ge, lt or le")
             low = self.gt if self.gt is not None else self.ge
             high = self.lt if self.lt is not None else self.le
             if low is not None and high is not None:
@@ -192,11 +195,11 @@ class Values(sc_toolkit.Filter):
     (e.g. ``column = "class", allowed = ["cuprate"]`` selects one superconductor class).
 
     Values are compared as given (the text "1" differs from the number 1); a missing value (NaN) is
-    never allowed and never excluded. Give one of ``allowed`` or ``excluded``; with neither, every
-    row passes.
+    never allowed and never excluded. Exactly one of ``allowed`` or ``excluded`` is required.
     """
 
     name: ClassVar[str] = "values"
+    example_params: ClassVar[dict[str, Any]] = {"column": "class", "allowed": ["cuprate"]}
 
     class Params(sc_toolkit.Params):
         column: str = Field("class", description="column whose values are tested")
@@ -205,8 +208,8 @@ class Values(sc_toolkit.Filter):
 
         @model_validator(mode="after")
         def _one_list(self):
-            if self.allowed is not None and self.excluded is not None:
-                raise ValueError("give either 'allowed' or 'excluded', not both")
+            if (self.allowed is None) == (self.excluded is None):
+                raise ValueError("give exactly one of 'allowed' or 'excluded'")
             return self
 
     def columns(self) -> tuple[str, ...]:
@@ -222,9 +225,7 @@ class Values(sc_toolkit.Filter):
         values = table[column]
         if self.params.allowed is not None:
             return values.isin(self.params.allowed).to_numpy()
-        if self.params.excluded is not None:
-            return ~values.isin(self.params.excluded).to_numpy()
-        return np.ones(len(table), dtype=bool)
+        return ~values.isin(self.params.excluded).to_numpy()
 
     def provenance(self) -> dict[str, Any]:
         return self.params.model_dump()
