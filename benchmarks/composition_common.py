@@ -1,0 +1,223 @@
+"""Shared pieces of the composition benchmarks: data, features, grouped folds, and a model search
+that never sees the test fold.
+
+``tuned_ensemble`` is the honest part. For each outer fold it takes the fold's *training* rows only,
+holds out a share of their composition groups as an inner validation set, and on that set picks
+
+- the number of boosting rounds (and, where the grid has more than one, the configuration) of
+  LightGBM and of XGBoost, read off one long fit per configuration at checkpoints;
+- k of a kNN on element fractions;
+- non-negative blend weights (step 0.1, summing to 1) of the three.
+
+It then refits the chosen models on all of the fold's training rows and predicts the test fold.
+The test fold's targets are used only to score. Predictors come from the sctk registry
+(``lightgbm``, ``xgboost``, ``knn``) with ``n_models=1`` (no bootstrap) and ``n_jobs=1``.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import itertools
+import os
+import platform
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.model_selection import GroupKFold
+
+from sc_toolkit.metrics import group_holdout
+from sc_toolkit.registry import default_registry
+
+os.environ.setdefault("SCTK_DATA_DIR", "/work/shared/data")
+REGISTRY = default_registry()
+FEATURE_SETS = ("fractions", "magpie", "magpie+fractions")
+
+
+def load_table(name: str):
+    """``sc_toolkit.data.load(name).table`` (``uci-superconductivity`` or ``supercon``)."""
+    from sc_toolkit.data import load
+
+    return load(name).table.reset_index(drop=True)
+
+
+def features(table, kind: str) -> np.ndarray:
+    """Composition features of ``table`` (formula column): element fractions H..Cm, the 132 Magpie
+    features, or both (the ``magpie`` encoder with ``append_fractions=True``)."""
+    if kind == "fractions":
+        return REGISTRY.get("encoder", "element-fractions")().encode(table)
+    if kind == "magpie":
+        return REGISTRY.get("encoder", "magpie")(impute_nan=True).encode(table)
+    if kind == "magpie+fractions":
+        return REGISTRY.get("encoder", "magpie")(impute_nan=True, append_fractions=True).encode(table)
+    raise ValueError(f"unknown feature set {kind!r}; one of {FEATURE_SETS}")
+
+
+def grouped_folds(groups: np.ndarray, n_folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """sklearn's GroupKFold (deterministic, no seed: groups are dealt to folds by size), so no
+    composition key is on both sides of a split."""
+    return list(GroupKFold(n_splits=n_folds).split(np.zeros(len(groups)), groups=groups))
+
+
+def versions() -> str:
+    names = ("sc-toolkit", "lightgbm", "xgboost", "scikit-learn", "numpy", "matminer")
+    found = []
+    for name in names:
+        try:
+            found.append(f"{name} {importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return f"python {platform.python_version()}, " + ", ".join(found)
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+# --------------------------------------------------------------------------------------------------
+# Search grids. Rounds are read off one fit at every checkpoint up to the configuration's maximum.
+
+
+@dataclass
+class Grid:
+    lightgbm: list[dict] = field(default_factory=list)
+    xgboost: list[dict] = field(default_factory=list)
+    knn_k: tuple[int, ...] = (3, 5, 10)
+    checkpoint: int = 100
+    inner_fraction: float = 0.15
+
+
+GRIDS = ("quick", "default", "wide")
+
+
+def grid(name: str, task: str) -> Grid:
+    """``quick``: a smoke run; ``default``: what the documented runs use (minutes per fold on two
+    shared cores); ``wide``: adds a log-target LightGBM and bigger trees (several times slower)."""
+    if name == "quick":
+        return Grid(
+            lightgbm=[dict(num_leaves=31, min_child_samples=10, learning_rate=0.1, colsample=0.5, n_estimators=300)],
+            xgboost=[dict(max_depth=6, learning_rate=0.1, colsample=0.5, n_estimators=200)],
+            knn_k=(5,),
+            checkpoint=50,
+        )
+    lgb = dict(num_leaves=63, min_child_samples=5, learning_rate=0.1, colsample=0.5, n_estimators=800)
+    xgb = dict(max_depth=7, learning_rate=0.1, colsample=0.5, n_estimators=500)
+    if name == "default":
+        return Grid(lightgbm=[lgb], xgboost=[xgb], knn_k=(3, 5, 10), checkpoint=50)
+    if name != "wide":
+        raise ValueError(f"unknown grid {name!r}; one of {GRIDS}")
+    lightgbm = [lgb, {**lgb, "num_leaves": 127, "learning_rate": 0.05, "n_estimators": 1500}]
+    if task == "regression":
+        lightgbm.append({**lgb, "log_target": True})
+    return Grid(lightgbm=lightgbm, xgboost=[xgb, {**xgb, "max_depth": 9}], knn_k=(3, 5, 10), checkpoint=50)
+
+
+# --------------------------------------------------------------------------------------------------
+
+
+def _score(task: str, y: np.ndarray, pred: np.ndarray) -> float:
+    """Lower is better: RMSE for regression, log loss of P(positive) for classification."""
+    if task == "regression":
+        return float(np.sqrt(np.mean((pred - y) ** 2)))
+    p = np.clip(pred, 1e-6, 1 - 1e-6)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+def _staged(family: str, model, X: np.ndarray, rounds: int, log_target: bool, task: str) -> np.ndarray:
+    """Prediction of the single booster in ``model`` using its first ``rounds`` trees."""
+    booster = model.models_[0]
+    if family == "lightgbm":
+        out = booster.predict(X, num_iteration=rounds, num_threads=1)
+    else:
+        import xgboost
+
+        out = booster.predict(xgboost.DMatrix(X, nthread=1), iteration_range=(0, rounds))
+    if task == "regression" and log_target:
+        out = np.expm1(out)
+    return out
+
+
+def _predict(model, X: np.ndarray, task: str) -> np.ndarray:
+    return model.predict(X) if task == "regression" else model.predict_proba(X)[:, 1]
+
+
+def _make(family: str, task: str, config: dict, seed: int):
+    config = dict(config)
+    if task != "regression":
+        config.pop("log_target", None)
+    return REGISTRY.get("predictor", family)(task=task, n_models=1, n_jobs=1, random_state=seed, **config)
+
+
+@dataclass
+class FoldResult:
+    predictions: dict[str, np.ndarray]  # per family and 'ensemble': regression values or P(positive)
+    chosen: dict[str, str]
+
+
+def tuned_ensemble(
+    X: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray,
+    train: np.ndarray,
+    test: np.ndarray,
+    *,
+    task: str,
+    search: Grid,
+    seed: int,
+    knn_X: np.ndarray,
+    log=print,
+) -> FoldResult:
+    """Choose on an inner grouped hold-out of ``train``, refit on ``train``, predict ``test``."""
+    target = y.astype(float)
+    inner_val = group_holdout(groups[train], search.inner_fraction, seed)
+    fit_rows, val_rows = train[~inner_val], train[inner_val]
+    y_val = target[val_rows]
+    val_pred, chosen, final_config = {}, {}, {}
+
+    for family, configs in (("lightgbm", search.lightgbm), ("xgboost", search.xgboost)):
+        best = None
+        for config in configs:
+            model = _make(family, task, config, seed).fit(X[fit_rows], target[fit_rows])
+            log_target = bool(config.get("log_target", False)) and task == "regression"
+            for rounds in range(search.checkpoint, config["n_estimators"] + 1, search.checkpoint):
+                pred = _staged(family, model, X[val_rows], rounds, log_target, task)
+                score = _score(task, y_val, pred)
+                if best is None or score < best[0]:
+                    best = (score, {**config, "n_estimators": rounds}, pred)
+        score, final_config[family], val_pred[family] = best
+        chosen[family] = ", ".join(f"{k}={v}" for k, v in final_config[family].items()) + f" (inner {score:.3f})"
+
+    best = None
+    for k in search.knn_k:
+        model = REGISTRY.get("predictor", "knn")(task=task, n_neighbors=k, n_jobs=1).fit(
+            knn_X[fit_rows], target[fit_rows] if task == "regression" else y[fit_rows]
+        )
+        pred = _predict(model, knn_X[val_rows], task)
+        score = _score(task, y_val, pred)
+        if best is None or score < best[0]:
+            best = (score, k, pred)
+    score, knn_k, val_pred["knn"] = best
+    chosen["knn"] = f"k={knn_k} (inner {score:.3f})"
+
+    families = list(val_pred)
+    best = None
+    steps = np.round(np.arange(0, 1.0001, 0.1), 1)
+    for weights in itertools.product(steps, repeat=len(families)):
+        if abs(sum(weights) - 1) > 1e-9:
+            continue
+        pred = sum(w * val_pred[f] for w, f in zip(weights, families))
+        score = _score(task, y_val, pred)
+        if best is None or score < best[0]:
+            best = (score, weights)
+    score, weights = best
+    chosen["weights"] = ", ".join(f"{f} {w:.1f}" for f, w in zip(families, weights)) + f" (inner {score:.3f})"
+
+    predictions = {}
+    for family in ("lightgbm", "xgboost"):
+        model = _make(family, task, final_config[family], seed).fit(X[train], target[train])
+        predictions[family] = _predict(model, X[test], task)
+    model = REGISTRY.get("predictor", "knn")(task=task, n_neighbors=knn_k, n_jobs=1).fit(
+        knn_X[train], target[train] if task == "regression" else y[train]
+    )
+    predictions["knn"] = _predict(model, knn_X[test], task)
+    predictions["ensemble"] = sum(w * predictions[f] for w, f in zip(weights, families))
+    return FoldResult(predictions, chosen)
