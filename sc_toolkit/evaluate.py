@@ -1,0 +1,559 @@
+"""Evaluate a run's generator the way the composition-generator papers do.
+
+``evaluate_run(run_dir)`` loads the generator and its encoder saved in a run directory, draws
+``n_samples`` new compositions, decodes them and measures (each figure comes with its definition
+and the settings it depends on; see ``docs`` of each entry in the result):
+
+- ``decoded``: samples that decode to at least one element;
+- ``smact_valid`` / ``smact_valid_no_alloys``: SMACT charge-neutrality + electronegativity validity
+  (the registered ``smact-valid`` filter) with and without SMACT's all-metal shortcut, with the SMACT
+  version and oxidation-state set (ScGAN, Lim, SuperDiff; see ``docs/science.md``, "SMACT, honestly");
+- ``uniqueness``: distinct compositions among the decoded samples (ScGAN, SuperDiff);
+- ``novelty_training`` / ``novelty_supercon``: distinct generated compositions absent from the
+  run's training table / from every row of SuperCon;
+- ``predicted_superconductor``: fraction a classification predictor of the run calls positive, and
+  ScGAN's Bayesian correction ``rho = (p - fp) / (tp - fp)`` with that classifier's own hold-out
+  true- and false-positive rates (unavailable without a classifier);
+- ``class_distribution``: shares of cuprate / iron-based / other (ScGAN's classes) and Lim's four;
+- ``recovery``: Lim's rate of recovery of known superconductors held out of training;
+- ``predicted_tc``: distribution of a regression predictor's Tc over the generated compositions;
+- ``embedding``: a 2-D t-SNE (or PCA) map of generated and training element fractions.
+
+Compositions are identified by ``composition_key`` (atomic fractions to 4 decimals) everywhere, as
+the runner's ``novel`` and ``unique`` filters do.
+
+``write_evaluation(run_dir, result)`` stores the result in ``metrics.json`` under "evaluation".
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .chem import Compositions, superconductor_class
+from .errors import UserError
+from .metrics import group_holdout
+
+#: Version of the evaluation's definitions (bump when a definition changes).
+EVALUATION_VERSION = 1
+
+DEFINITIONS = {
+    "decoded": "samples that decode to at least one element (encoder's decode: negative values "
+    "clipped, fractions below min_fraction dropped) / all samples",
+    "smact_valid": "samples whose decoded formula passes SMACT 4 smact_validity (charge neutrality "
+    "with one oxidation state per element + Pauling electronegativity order), all-metal compositions "
+    "passed untested (include_alloys=True, SMACT's default) / all samples; undecodable samples fail",
+    "smact_valid_no_alloys": "as smact_valid but with include_alloys=False: all-metal compositions must "
+    "also be charge neutral, so intermetallics mostly fail / all samples",
+    "uniqueness": "distinct compositions (composition_key) among decoded samples / decoded samples",
+    "novelty_training": "distinct generated compositions whose composition_key is not in the run's "
+    "training table / distinct generated compositions",
+    "novelty_supercon": "distinct generated compositions whose composition_key is in no row of "
+    "SuperCon (any Tc, any class) / distinct generated compositions",
+    "predicted_superconductor": "p = decoded samples the classifier predicts positive / decoded samples; "
+    "rho = (p - fp) / (tp - fp) (Kim & Dordevic's Bayesian estimate of the true positive share) with "
+    "tp = P(predicted positive | positive) and fp = P(predicted positive | negative) measured on the "
+    "classifier's own hold-out split; rho is reported unclipped (outside [0, 1] it only says the "
+    "estimate is dominated by the classifier's error rates)",
+    "class_distribution": "share of decoded samples per superconductor class by element rules "
+    "(sc_toolkit.chem.superconductor_class: 'scgan' = cuprate / iron-based / other, 'lim' adds 'both'); "
+    "'training' is the same for the training table",
+    "recovery": "Lim's rate of recovery: held-out known superconductors whose composition_key appears among "
+    "the generated samples / held-out known superconductors. Held-out set: SuperCon rows with Tc > 0 "
+    "whose class (scgan scheme) is one of the classes of the training table and whose composition_key "
+    "is not in the training table (never seen in training). Grows with n_samples: compare with Lim's "
+    "per-100k figures only at n_samples = 100000",
+    "predicted_tc": "Tc predicted by the run's regression predictor for each decoded sample (predictions "
+    "made once per distinct composition); summary over samples, histogram on fixed edges shared with "
+    "the training Tc",
+    "embedding": "2-D map of element-fraction vectors of a random subsample of distinct generated "
+    "compositions and of training compositions, fitted jointly",
+}
+
+
+def evaluate_run(
+    run_dir: str | Path,
+    *,
+    n_samples: int = 100_000,
+    registry=None,
+    seed: int | None = None,
+    run=None,
+    embedding: str = "tsne",
+    embedding_points: int = 500,
+    classifier: str | None = None,
+    regressor: str | None = None,
+    supercon=None,
+) -> dict[str, Any]:
+    """Sample ``n_samples`` compositions from the run's saved generator and measure them.
+
+    ``seed`` defaults to the run's seed + 1 (so the samples differ from those the run screened);
+    ``run`` is a RunLike for progress and log lines (None: silent). ``embedding`` is "tsne"
+    (scikit-learn, on ``embedding_points`` generated + as many training points), "pca" or "none".
+    ``classifier`` / ``regressor`` name the run's predictors to use (default: the first of each task).
+    ``supercon`` is a SuperCon table (formula, composition_key, tc) to use instead of loading the
+    registered dataset (tests). Returns a JSON-able dict; store it with :func:`write_evaluation`.
+    Raises UserError when the run has no saved generator.
+    """
+    from .progress import log
+
+    run_dir = Path(run_dir)
+    if registry is None:
+        from .registry import default_registry
+
+        registry = default_registry()
+    resolved = _read_resolved(run_dir)
+    generator_dir = run_dir / "models" / "generator"
+    if not (generator_dir / "generator" / "component.json").exists():
+        raise UserError(f"{run_dir} holds no saved generator (models/generator/generator)",
+                        hint="evaluate a run whose recipe has a [generator] section")
+    if n_samples <= 0:
+        raise UserError(f"n_samples must be positive, got {n_samples}")
+    if seed is None:
+        seed = int(resolved.get("run", {}).get("seed", 0)) + 1
+    seconds: dict[str, float] = {}
+    clock = _Clock(seconds)
+
+    with clock("load"):
+        generator = _load(registry, "generator", generator_dir / "generator")
+        encoder = _load(registry, "encoder", generator_dir / "encoder")
+        training = pd.read_parquet(run_dir / "training.parquet") if (run_dir / "training.parquet").exists() else None
+        if supercon is None:
+            from .data import load
+
+            supercon = load("supercon").table
+    condition = (resolved.get("generator") or {}).get("condition")
+
+    log(run, f"evaluate: sampling {n_samples} compositions (seed {seed})")
+    with clock("sample"):
+        X = generator.sample(n_samples, condition=condition, random_state=seed, run=run)
+    with clock("decode"):
+        compositions = encoder.decode(X)
+        filled = compositions.n_elements > 0
+        keys = np.full(n_samples, "", dtype=object)
+        keys[filled] = compositions[filled].keys()
+    n_decoded = int(filled.sum())
+    distinct_keys, first_index, inverse = _distinct(keys, filled)
+
+    metrics: dict[str, Any] = {}
+    metrics["decoded"] = _ratio(n_decoded, n_samples, "decoded")
+
+    with clock("smact"):
+        metrics.update(_smact(registry, compositions, filled))
+
+    metrics["uniqueness"] = _ratio(len(distinct_keys), n_decoded, "uniqueness")
+    with clock("novelty"):
+        training_keys = _key_set(training)
+        supercon_keys = _key_set(supercon)
+        novel_training = np.array([k not in training_keys for k in distinct_keys], dtype=bool)
+        novel_supercon = np.array([k not in supercon_keys for k in distinct_keys], dtype=bool)
+        metrics["novelty_training"] = _ratio(int(novel_training.sum()), len(distinct_keys), "novelty_training")
+        metrics["novelty_training"]["n_training_compositions"] = len(training_keys)
+        metrics["novelty_supercon"] = _ratio(int(novel_supercon.sum()), len(distinct_keys), "novelty_supercon")
+        metrics["novelty_supercon"]["n_supercon_compositions"] = len(supercon_keys)
+
+    with clock("classes"):
+        metrics["class_distribution"] = _class_distribution(compositions[filled], training)
+    with clock("recovery"):
+        metrics["recovery"] = _recovery(distinct_keys, training, supercon, n_samples)
+
+    unique_compositions = compositions[first_index] if len(first_index) else compositions[filled]
+    predictors = _predictors(run_dir, resolved)
+    with clock("predicted superconductor"):
+        metrics["predicted_superconductor"] = _predicted_superconductor(
+            run_dir, resolved, predictors, registry, classifier, unique_compositions, inverse, n_decoded
+        )
+    with clock("predicted tc"):
+        metrics["predicted_tc"] = _predicted_tc(
+            run_dir, predictors, registry, regressor, unique_compositions, inverse, training
+        )
+
+    embedding_result = None
+    if embedding != "none":
+        with clock("embedding"):
+            embedding_result = _embedding(
+                compositions.fractions[first_index] if len(first_index) else np.zeros((0, compositions.amounts.shape[1])),
+                training, embedding, embedding_points, seed,
+            )
+
+    result = {
+        "version": EVALUATION_VERSION,
+        "n_samples": int(n_samples),
+        "seed": int(seed),
+        "condition": condition,
+        "generator": {"name": generator.name, "provenance": _safe_provenance(generator)},
+        "encoder": {"name": encoder.name, "provenance": _safe_provenance(encoder)},
+        "metrics": metrics,
+        "embedding": embedding_result,
+        "examples": [compositions.formulas[i] for i in first_index[:20]],
+        "seconds": seconds,
+    }
+    log(run, "evaluate: " + ", ".join(f"{k} {v:.2f} s" for k, v in seconds.items()))
+    return _jsonable(result)
+
+
+def write_evaluation(run_dir: str | Path, result: dict[str, Any]) -> Path:
+    """Store ``result`` in ``run_dir/metrics.json`` under "evaluation", keeping every other key;
+    the file is replaced atomically (temporary file, then rename)."""
+    path = Path(run_dir) / "metrics.json"
+    metrics = json.loads(path.read_text()) if path.exists() else {}
+    metrics["evaluation"] = _jsonable(result)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(metrics, indent=2, allow_nan=False) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def classifier_rates(y_true, y_pred, positive=None) -> dict[str, Any]:
+    """True- and false-positive rates of binary predictions, for ScGAN's correction.
+
+    ``positive`` is the positive label (default: the largest label, as the runner's
+    ``predict_proba[:, -1]`` does). tp_rate = P(pred positive | positive), fp_rate = P(pred positive
+    | negative); None when a side has no rows. The runner should store this dict for each
+    classification predictor under ``metrics["predictors"][name]["rates"]`` from its hold-out split.
+    """
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if positive is None:
+        labels = np.unique(np.concatenate([y_true, y_pred]))
+        positive = labels[-1] if len(labels) else 1
+    is_pos, said_pos = y_true == positive, y_pred == positive
+    n_pos, n_neg = int(is_pos.sum()), int((~is_pos).sum())
+    return {
+        "tp_rate": float(said_pos[is_pos].mean()) if n_pos else None,
+        "fp_rate": float(said_pos[~is_pos].mean()) if n_neg else None,
+        "n_positive": n_pos,
+        "n_negative": n_neg,
+        "positive_label": positive.item() if hasattr(positive, "item") else positive,
+    }
+
+
+def bayesian_fraction(p: float, tp_rate: float, fp_rate: float) -> float | None:
+    """ScGAN's estimate of the true positive share: rho = (p - fp) / (tp - fp); None if tp == fp."""
+    if tp_rate is None or fp_rate is None or tp_rate == fp_rate:
+        return None
+    return (p - fp_rate) / (tp_rate - fp_rate)
+
+
+# -- pieces ---------------------------------------------------------------------------------------
+
+
+class _Clock:
+    def __init__(self, seconds: dict[str, float]):
+        self.seconds = seconds
+
+    def __call__(self, name: str):
+        clock = self
+
+        class _Timer:
+            def __enter__(self):
+                self.start = time.perf_counter()
+
+            def __exit__(self, *exc):
+                clock.seconds[name] = round(time.perf_counter() - self.start, 3)
+
+        return _Timer()
+
+
+def _read_resolved(run_dir: Path) -> dict[str, Any]:
+    for name in ("resolved.toml", "recipe.toml"):
+        path = run_dir / name
+        if path.exists():
+            return tomllib.loads(path.read_text())
+    return {}
+
+
+def _load(registry, kind: str, directory: Path):
+    header = json.loads((directory / "component.json").read_text())
+    return registry.get(kind, header["name"]).load(directory)
+
+
+def _safe_provenance(component) -> dict[str, Any]:
+    try:
+        return component.provenance()
+    except Exception as error:  # provenance is informative; never fail an evaluation on it
+        return {"error": f"{type(error).__name__}: {error}"}
+
+
+def _ratio(count: int, total: int, name: str) -> dict[str, Any]:
+    return {"value": count / total if total else None, "count": int(count), "total": int(total),
+            "definition": DEFINITIONS[name]}
+
+
+def _distinct(keys: np.ndarray, filled: np.ndarray):
+    """Distinct keys of the filled rows (in first-seen order), the row of each one's first
+    occurrence, and for every filled row the index of its distinct key."""
+    filled_rows = np.flatnonzero(filled)
+    if len(filled_rows) == 0:
+        return np.array([], dtype=object), np.array([], dtype=int), np.array([], dtype=int)
+    codes, uniques = pd.factorize(pd.Series(keys[filled_rows]), sort=False)
+    _, first = np.unique(codes, return_index=True)  # codes number keys in first-seen order
+    return np.asarray(uniques, dtype=object), filled_rows[first], codes
+
+
+def _key_set(table: pd.DataFrame | None) -> set[str]:
+    if table is None or len(table) == 0:
+        return set()
+    if "composition_key" in table.columns:
+        return set(map(str, table["composition_key"].dropna()))
+    return set(Compositions.parse(table["formula"].astype(str).tolist())[0].keys())
+
+
+def _smact(registry, compositions: Compositions, filled: np.ndarray) -> dict[str, Any]:
+    """Validity with and without SMACT's all-metal shortcut, judged once per distinct formula."""
+    out: dict[str, Any] = {}
+    try:
+        cls = registry.get("filter", "smact-valid")
+    except Exception as error:
+        reason = f"the smact-valid filter is not available: {error}"
+        for name in ("smact_valid", "smact_valid_no_alloys"):
+            out[name] = {"value": None, "available": False, "reason": reason, "definition": DEFINITIONS[name]}
+        return out
+    formulas = np.asarray(compositions.formulas, dtype=object)
+    codes, distinct = pd.factorize(pd.Series(formulas[filled]))
+    table = pd.DataFrame({"formula": np.asarray(distinct, dtype=object)})
+    n = len(formulas)
+    # Without the all-metal shortcut SMACT accepts a subset of what it accepts with it, so the
+    # second pass only judges the formulas the first one accepted.
+    verdict = np.zeros(len(table), dtype=bool)
+    judge = np.ones(len(table), dtype=bool)
+    for name, alloys in (("smact_valid", True), ("smact_valid_no_alloys", False)):
+        component = cls(include_alloys=alloys)
+        if judge.any():
+            verdict[judge] = np.asarray(component.keep(table[judge].reset_index(drop=True)), dtype=bool)
+        verdict &= judge
+        judge = verdict.copy()
+        valid = int(verdict[codes].sum()) if len(codes) else 0
+        out[name] = _ratio(valid, n, name) | {
+            "of_distinct_formulas": float(verdict.mean()) if len(verdict) else None,
+            "settings": _safe_provenance(component),
+        }
+    return out
+
+
+def _class_distribution(compositions: Compositions, training: pd.DataFrame | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"definition": DEFINITIONS["class_distribution"]}
+    training_comps = None
+    if training is not None and "formula" in training.columns and len(training):
+        training_comps = Compositions.parse(training["formula"].astype(str).tolist())[0]
+    for scheme in ("scgan", "lim"):
+        out[scheme] = {"generated": _shares(superconductor_class(compositions, scheme=scheme) if len(compositions) else [])}
+        if training_comps is not None:
+            out[scheme]["training"] = _shares(superconductor_class(training_comps, scheme=scheme))
+    return out
+
+
+def _shares(labels) -> dict[str, float]:
+    labels = pd.Series(np.asarray(labels, dtype=object))
+    return {str(k): float(v) for k, v in labels.value_counts(normalize=True).sort_index().items()}
+
+
+def _recovery(distinct_keys: np.ndarray, training: pd.DataFrame | None, supercon: pd.DataFrame,
+              n_samples: int) -> dict[str, Any]:
+    out: dict[str, Any] = {"definition": DEFINITIONS["recovery"], "n_samples": int(n_samples)}
+    if training is None or "formula" not in training.columns or len(training) == 0:
+        return out | {"value": None, "available": False, "reason": "the run has no training table"}
+    training_comps = Compositions.parse(training["formula"].astype(str).tolist())[0]
+    classes = sorted(set(superconductor_class(training_comps, scheme="scgan")))
+    known = supercon[pd.to_numeric(supercon["tc"], errors="coerce") > 0]
+    known_comps = Compositions.parse(known["formula"].astype(str).tolist())[0]
+    known_class = superconductor_class(known_comps, scheme="scgan")
+    known_keys = known_comps.keys()
+    training_keys = _key_set(training)
+    held_out = {k for k, c in zip(known_keys, known_class) if c in classes and k not in training_keys}
+    out |= {"classes": classes, "n_held_out": len(held_out)}
+    if not held_out:
+        return out | {"value": None, "available": False,
+                      "reason": "every SuperCon superconductor of the training classes is in the training "
+                      "table: hold some out before training (e.g. with a data filter) to measure recovery"}
+    recovered = sorted(held_out.intersection(map(str, distinct_keys)))
+    return out | {"value": len(recovered) / len(held_out), "available": True, "count": len(recovered),
+                  "recovered_examples": recovered[:20]}
+
+
+def _predictors(run_dir: Path, resolved: dict[str, Any]) -> list[dict[str, Any]]:
+    """The run's saved predictors: name, directory, recipe entry (may be empty)."""
+    entries = {p.get("name"): p for p in resolved.get("predictors", []) if isinstance(p, dict)}
+    root = run_dir / "models" / "predictors"
+    found = []
+    if root.is_dir():
+        for directory in sorted(root.iterdir()):
+            if (directory / "predictor" / "component.json").exists() and (directory / "encoder" / "component.json").exists():
+                found.append({"name": directory.name, "dir": directory, "recipe": entries.get(directory.name, {})})
+    return found
+
+
+def _predict(registry, info: dict[str, Any], compositions: Compositions):
+    encoder = _load(registry, "encoder", info["dir"] / "encoder")
+    model = _load(registry, "predictor", info["dir"] / "predictor")
+    return model, (model.predict(encoder.encode(compositions)) if len(compositions) else np.zeros(0))
+
+
+def _pick(registry, predictors, task: str, wanted: str | None):
+    for info in predictors:
+        if wanted is not None and info["name"] != wanted:
+            continue
+        header = json.loads((info["dir"] / "predictor" / "component.json").read_text())
+        if header.get("params", {}).get("task", "regression") == task:
+            return info
+    return None
+
+
+def _predicted_superconductor(run_dir, resolved, predictors, registry, wanted, unique_compositions,
+                              inverse, n_decoded) -> dict[str, Any]:
+    out: dict[str, Any] = {"definition": DEFINITIONS["predicted_superconductor"]}
+    info = _pick(registry, predictors, "classification", wanted)
+    if info is None:
+        return out | {"value": None, "rho": None, "available": False,
+                      "reason": "the run has no classification predictor (add one, e.g. target tc with a "
+                      "threshold, to estimate the superconducting fraction)"}
+    model, predicted = _predict(registry, info, unique_compositions)
+    rates, source = _rates(run_dir, resolved, info, registry)
+    positive = rates.get("positive_label", 1) if rates else 1
+    said = (np.asarray(predicted) == positive)[inverse] if len(inverse) else np.zeros(0, bool)
+    p = float(said.mean()) if len(said) else None
+    rho = bayesian_fraction(p, rates.get("tp_rate"), rates.get("fp_rate")) if rates and p is not None else None
+    recipe = info["recipe"]
+    label = (f"{recipe.get('target')} > {recipe.get('threshold')}" if recipe.get("threshold") is not None
+             else str(recipe.get("target", "")))
+    return out | {
+        "predictor": info["name"], "label": label, "value": p, "count": int(said.sum()), "total": int(n_decoded),
+        "tp_rate": rates.get("tp_rate") if rates else None, "fp_rate": rates.get("fp_rate") if rates else None,
+        "rates": rates, "rates_source": source, "rho": rho,
+        "available": rho is not None,
+        **({} if rho is not None else {"reason": "the classifier's hold-out rates are unknown or tp == fp"}),
+    }
+
+
+def _rates(run_dir: Path, resolved: dict[str, Any], info: dict[str, Any], registry):
+    """Hold-out tp/fp rates: from metrics.json when the runner stored them, else by refitting the
+    predictor on the run's own hold-out split (same seed, fraction and grouping as the runner)."""
+    metrics = _read_json(run_dir / "metrics.json")
+    stored = (metrics.get("predictors", {}).get(info["name"], {}) or {}).get("rates")
+    if stored and stored.get("tp_rate") is not None:
+        return stored, "metrics.json (runner's hold-out split)"
+    recipe = info["recipe"]
+    path = run_dir / "training.parquet"
+    if not recipe.get("use") or not recipe.get("encoder") or not path.exists():
+        return None, "unavailable: no stored rates and the predictor cannot be refitted from this run"
+    training = pd.read_parquet(path)
+    target = recipe.get("target", "tc")
+    if target not in training.columns:
+        return None, f"unavailable: training table has no column '{target}'"
+    table = training[training[target].notna()].reset_index(drop=True)
+    y = table[target].to_numpy()
+    if recipe.get("threshold") is not None:
+        y = (y > recipe["threshold"]).astype(int)
+    seed = int(resolved.get("run", {}).get("seed", 0))
+    test = group_holdout(table["composition_key"].to_numpy(), float(recipe.get("holdout", 0.2)), seed)
+    if not test.any() or test.all():
+        return None, "unavailable: the hold-out split is empty"
+    compositions = Compositions.from_formulas(table["formula"])
+    enc_ref = recipe["encoder"]
+    encoder = registry.get("encoder", enc_ref["use"])(enc_ref.get("params", {})).fit(compositions[~test])
+    model = registry.get("predictor", recipe["use"])(recipe.get("params", {}))
+    model.fit(encoder.encode(compositions[~test]), y[~test])
+    rates = classifier_rates(y[test], model.predict(encoder.encode(compositions[test])))
+    return rates, "recomputed: predictor refitted on the run's hold-out split (seed, fraction and grouping as the runner)"
+
+
+def _predicted_tc(run_dir, predictors, registry, wanted, unique_compositions, inverse, training) -> dict[str, Any]:
+    out: dict[str, Any] = {"definition": DEFINITIONS["predicted_tc"]}
+    info = _pick(registry, predictors, "regression", wanted)
+    if info is None:
+        return out | {"available": False, "reason": "the run has no regression predictor"}
+    _, predicted = _predict(registry, info, unique_compositions)
+    values = np.asarray(predicted, dtype=float)[inverse] if len(inverse) else np.zeros(0)
+    target = info["recipe"].get("target", "tc")
+    train_values = (pd.to_numeric(training[target], errors="coerce").dropna().to_numpy()
+                    if training is not None and target in training.columns else np.zeros(0))
+    finite = values[np.isfinite(values)]
+    top = max([float(np.max(finite)) if len(finite) else 0.0, float(np.max(train_values)) if len(train_values) else 0.0, 1.0])
+    low = min([float(np.min(finite)) if len(finite) else 0.0, 0.0])
+    edges = np.linspace(low, math.ceil(top / 5.0) * 5.0, 41)
+    return out | {
+        "available": True, "predictor": info["name"], "target": target,
+        "summary": _summary(finite), "training_summary": _summary(train_values),
+        "histogram": {"edges": edges.round(4).tolist(),
+                      "generated": np.histogram(finite, edges)[0].tolist(),
+                      "training": np.histogram(train_values, edges)[0].tolist()},
+    }
+
+
+def _summary(values: np.ndarray) -> dict[str, Any]:
+    if len(values) == 0:
+        return {"n": 0}
+    q = np.quantile(values, [0.1, 0.5, 0.9])
+    return {"n": int(len(values)), "mean": float(values.mean()), "p10": float(q[0]), "median": float(q[1]),
+            "p90": float(q[2]), "max": float(values.max())}
+
+
+def _embedding(generated: np.ndarray, training: pd.DataFrame | None, method: str, points: int,
+               seed: int) -> dict[str, Any] | None:
+    rng = np.random.default_rng(seed)
+    train = np.zeros((0, generated.shape[1]))
+    if training is not None and "formula" in training.columns and len(training):
+        train = Compositions.parse(training["formula"].astype(str).tolist())[0].fractions
+    gen = generated[rng.permutation(len(generated))[:points]]
+    train = train[rng.permutation(len(train))[:points]]
+    X = np.vstack([gen, train])
+    if len(X) < 3:
+        return None
+    keep = X.std(axis=0) > 0  # elements that occur somewhere
+    X = X[:, keep]
+    start = time.perf_counter()
+    if method == "tsne":
+        from sklearn.manifold import TSNE
+
+        perplexity = float(min(30.0, (len(X) - 1) / 3.0))
+        coords = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed,
+                      max_iter=500).fit_transform(X)
+        description = (f"t-SNE (scikit-learn, perplexity {perplexity:g}, PCA init, 500 iterations, "
+                       f"seed {seed}) of element fractions")
+    elif method == "pca":
+        centred = X - X.mean(axis=0)
+        _, _, vt = np.linalg.svd(centred, full_matrices=False)
+        coords = centred @ vt[:2].T
+        description = "PCA (first two principal components) of element fractions"
+    else:
+        raise UserError(f"unknown embedding method '{method}'", hint="use 'tsne', 'pca' or 'none'")
+    coords = np.asarray(coords, dtype=float).round(3)
+    return {
+        "method": method, "description": description, "definition": DEFINITIONS["embedding"],
+        "n_generated": int(len(gen)), "n_training": int(len(train)),
+        "generated": coords[: len(gen)].tolist(), "training": coords[len(gen):].tolist(),
+        "seconds": round(time.perf_counter() - start, 3),
+    }
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text()) if path.exists() else {}
+    except json.JSONDecodeError:
+        return {}
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON types; NaN and infinities become None."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [_jsonable(v) for v in value.tolist()]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+__all__ = ["DEFINITIONS", "bayesian_fraction", "classifier_rates", "evaluate_run", "write_evaluation"]
