@@ -1,9 +1,14 @@
-"""sctk-composition: composition encoders (element fractions, Magpie) and candidate filters
-(SMACT validity, novelty, uniqueness, element rules, thresholds, value selections)."""
+"""sctk-composition: composition encoders (element fractions, Magpie, ScGAN's and Lim's adjusted
+one-hot matrices) and candidate filters (SMACT validity, novelty, uniqueness, element rules,
+thresholds, value selections)."""
 
+from .adjusted_onehot import LimMatrix, ScganOnehot
 from .element_fractions import ElementFractions
 from .filters import Elements, Novel, Threshold, Unique, Values
 from .magpie import Magpie
 from .smact_valid import SmactValid
 
-__all__ = ["ElementFractions", "Elements", "Magpie", "Novel", "SmactValid", "Threshold", "Unique", "Values"]
+__all__ = [
+    "ElementFractions", "Elements", "LimMatrix", "Magpie", "Novel", "ScganOnehot", "SmactValid",
+    "Threshold", "Unique", "Values",
+]  # fmt: skip

@@ -2,6 +2,7 @@
 
 from sc_toolkit import hookimpl
 
+from .adjusted_onehot import LimMatrix, ScganOnehot
 from .element_fractions import ElementFractions
 from .filters import Elements, Novel, Threshold, Unique, Values
 from .magpie import Magpie
@@ -12,6 +13,8 @@ from .smact_valid import SmactValid
 def register_encoders(register):
     register(ElementFractions)
     register(Magpie)
+    register(ScganOnehot)
+    register(LimMatrix)
 
 
 @hookimpl
