@@ -26,7 +26,7 @@ from sctk_boosting import KNNPredictor, LightGBMPredictor, XGBoostPredictor
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--n-jobs", type=int, default=1, help="threads per model (2 is much slower on a loaded 2-core machine)")
     parser.add_argument("--quick", action="store_true", help="use the predictors' quick settings")
     args = parser.parse_args()
 
