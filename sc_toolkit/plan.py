@@ -9,13 +9,12 @@ steps (an invertible encoder before a generator, columns that a filter or the ra
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pydantic
 
 from .components import Component, Params
-from .errors import Problem, RecipeError, did_you_mean
+from .errors import Problem, RecipeError, UserError, did_you_mean
 from .recipe import (
     REQUIRED_SECTIONS,
     SECTIONS,
@@ -31,7 +30,7 @@ from .recipe import (
     apply_quick,
 )
 from .registry import ComponentEntry, Registry
-from .saved import PREDICTORS_DIR, output_columns, saved_component
+from .saved import PREDICTORS_DIR, output_columns, resolve_run, saved_component
 
 #: Columns every candidate row has before any prediction.
 CANDIDATE_COLUMNS = ("sample", "formula", "reduced_formula", "composition_key", "n_elements")
@@ -131,7 +130,8 @@ class Plan:
             g = self.generator
             lines.append(f"encode    {self.generator_encoder.describe()} (invertible)")
             cond = f", label column '{g.label}'" if g.label else ""
-            lines.append(f"train     {self.generator_step.describe()}{cond}")
+            start = f", starting from {self.generator.init_from}" if self.generator.init_from else ""
+            lines.append(f"train     {self.generator_step.describe()}{cond}{start}")
             n = self.quick.n_samples if self.quick else g.n_samples
             lines.append(f"sample    {n} compositions" + (f" of class '{g.condition}'" if g.condition else ""))
         if self.candidates:
@@ -278,6 +278,8 @@ def make_plan(raw: dict[str, Any], registry: Registry, *, quick: bool = False, s
         if generator_encoder and generator_encoder.entry.cls.consumes != "composition":
             v.problem("generator.encoder.use", f"encoder '{generator.encoder.use}' reads structures; "
                       "composition generators need a composition encoder")
+        if generator.init_from and generator_step and generator_encoder:
+            _check_init_from(v, generator)
         if generator_step and generator.condition is not None:
             if not generator_step.entry.cls.conditional:
                 v.problem("generator.condition", f"generator '{generator.use}' is not conditional",
@@ -356,9 +358,32 @@ def make_plan(raw: dict[str, Any], registry: Registry, *, quick: bool = False, s
                 filters, predict_before, rank, quick_section if quick else None, candidates)
 
 
+def _check_init_from(v: _Validator, generator: GeneratorSection) -> None:
+    """The run a generator starts from exists and holds the same generator and encoder."""
+    try:
+        source = resolve_run(generator.init_from)
+    except UserError as error:
+        v.problem("generator.init_from", error.message, error.hint)
+        return
+    for part, wanted in (("generator", generator.use), ("encoder", generator.encoder.use)):
+        try:
+            _, name, _ = saved_component(source / "models" / "generator" / part)
+        except OSError:
+            v.problem("generator.init_from", f"{source} holds no saved generator",
+                      "give a run whose recipe trained a generator")
+            return
+        if name != wanted:
+            v.problem("generator.init_from", f"{source} holds a '{name}' {part}, but this recipe uses '{wanted}'",
+                      f"use {part} '{name}' to continue its training")
+
+
 def _saved_steps(v: _Validator, section: PredictorSection, where: str) -> tuple[Step | None, Step | None]:
     """Steps describing the predictor ``section.name`` saved in ``section.from_run``."""
-    directory = Path(section.from_run) / PREDICTORS_DIR / section.name
+    try:
+        directory = resolve_run(section.from_run) / PREDICTORS_DIR / section.name
+    except UserError as error:
+        v.problem(f"{where}.from_run", error.message, error.hint)
+        return None, None
     steps = []
     for part, kind, label in (("predictor", "predictor", where), ("encoder", "encoder", f"{where}.encoder")):
         try:

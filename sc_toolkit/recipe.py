@@ -60,6 +60,8 @@ class GeneratorSection(ComponentRef):
     n_samples: int = Field(20_000, gt=0, description="compositions to sample")
     label: str | None = Field(None, description="training column of class labels (conditional generators)")
     condition: str | None = Field(None, description="label to sample (conditional generators)")
+    init_from: str | None = Field(None, description="run (or run name) whose trained generator and encoder "
+                                  "this one starts from: transfer learning")
 
 
 class PredictorSection(_Strict):

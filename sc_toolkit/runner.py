@@ -23,7 +23,7 @@ from .plan import Plan, PredictorPlan, Step
 from .recipe import dumps_toml
 from .registry import Registry
 from .run import RunContext, base_manifest, new_run_dir
-from .saved import PREDICTORS_DIR, load_predictor, materials_of, subset
+from .saved import PREDICTORS_DIR, load_predictor, materials_of, resolve_run, subset
 
 REJECTED_EMPTY = "decode: no element left"
 
@@ -208,7 +208,7 @@ class _Runner:
 
     def copy_predictor(self, p: PredictorPlan, model_dir: Path) -> None:
         """Bring a trained predictor (and its hold-out metrics) from another run into this one."""
-        source = Path(p.section.from_run)
+        source = resolve_run(p.section.from_run)
         shutil.copytree(source / PREDICTORS_DIR / p.section.name, model_dir)
         report = _read_json(source / "metrics.json").get("predictors", {}).get(p.section.name, {})
         self.metrics.setdefault("predictors", {})[p.section.name] = report | {"from_run": str(source)}
@@ -233,7 +233,15 @@ class _Runner:
             self.run.log("generator loaded from a previous attempt of this run")
             return generator_cls.load(model_dir / "generator"), encoder_cls.load(model_dir / "encoder")
         compositions = Compositions.from_formulas(training["formula"])
-        encoder = plan.generator_encoder.build().fit(compositions)
+        if plan.generator.init_from:  # transfer learning: the saved encoder's space, the saved weights
+            source = resolve_run(plan.generator.init_from) / "models" / "generator"
+            encoder = encoder_cls.load(source / "encoder")
+            generator = generator_cls.load(source / "generator")
+            generator.params = plan.generator_step.params
+            self.run.log(f"generator starts from {source}")
+        else:
+            encoder = plan.generator_encoder.build().fit(compositions)
+            generator = plan.generator_step.build()
         X = encoder.encode(compositions)
         y = None
         if plan.generator.label:
@@ -241,7 +249,7 @@ class _Runner:
                 raise UserError(f"training data has no label column '{plan.generator.label}'",
                                 where="generator.label", hint="columns: " + ", ".join(training.columns))
             y = training[plan.generator.label].astype(str).to_numpy()
-        generator = plan.generator_step.build().fit(X, y, run=self.run)
+        generator.fit(X, y, run=self.run)
         encoder.save(model_dir / "encoder")
         generator.save(model_dir / "generator")
         self.run.manifest["provenance"]["generator"] = generator.provenance()

@@ -22,6 +22,24 @@ from .registry import Registry
 PREDICTORS_DIR = Path("models") / "predictors"
 
 
+def resolve_run(text: str) -> Path:
+    """A run directory from ``text``: the directory itself when it holds a finished run, else the
+    latest finished run named ``<text>-<time>`` ("runs/pretrain_oqmd" -> the newest such run)."""
+    path = Path(text)
+    if _finished(path):
+        return path
+    runs = sorted(p for p in path.parent.glob(f"{path.name}-*") if _finished(p))
+    if runs:
+        return runs[-1]
+    raise UserError(f"no finished run at '{text}' (nor any '{path.name}-<time>' beside it)",
+                    hint="run the recipe that makes it first, or give the path of a run directory")
+
+
+def _finished(path: Path) -> bool:
+    manifest = path / "manifest.json"
+    return manifest.is_file() and "finished" in json.loads(manifest.read_text())
+
+
 def saved_component(directory: Path) -> tuple[str, str, dict]:
     """(kind, name, params) of the component saved in ``directory``."""
     header = json.loads((directory / "component.json").read_text())

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from sc_toolkit import Filter, hookimpl
-from sc_toolkit.errors import StepError
+from sc_toolkit.errors import RecipeError, StepError
 from sc_toolkit.plan import make_plan
 from sc_toolkit.registry import load_registry
 from sc_toolkit.runner import execute, start_run
@@ -64,3 +64,31 @@ def test_failed_step_keeps_models_and_resume_completes(tmp_path, data_dir):
     assert manifest["attempts"] == 2
     statuses = [(s["step"], s["status"]) for s in manifest["steps"]]
     assert ("filter and predict", "failed: RuntimeError") in statuses and ("rank", "done") in statuses
+
+
+@pytest.mark.slow
+def test_generator_starts_from_a_previous_run_by_name(tmp_path, data_dir):
+    raw = tomllib.loads(RECIPE.read_text())
+    raw["run"] |= {"output_dir": str(tmp_path), "name": "pretrain"}
+    raw["quick"] |= {"n_samples": 200, "rows": 300}
+    registry = registry_with(Works)
+    plan = make_plan(raw, registry, quick=True)
+    first = start_run(plan, "")
+    execute(plan, registry, first)
+
+    raw["run"]["name"] = "transfer"
+    raw["generator"]["init_from"] = str(tmp_path / "pretrain")
+    plan = make_plan(raw, registry, quick=True)
+    assert f"starting from {tmp_path / 'pretrain'}" in "\n".join(plan.describe())
+    second = start_run(plan, "")
+    execute(plan, registry, second)
+    assert f"generator starts from {first}/models/generator" in (second / "run.log").read_text()
+
+    raw["generator"]["encoder"] = {"use": "magpie"}
+    with pytest.raises(RecipeError) as info:
+        make_plan(raw, registry, quick=True)
+    messages = [p.message for p in info.value.problems]
+    assert any("holds a 'element-fractions' encoder, but this recipe uses 'magpie'" in m for m in messages)
+    raw["generator"]["init_from"] = str(tmp_path / "nothing")
+    with pytest.raises(RecipeError, match="1 problem|problems"):
+        make_plan(raw | {"generator": raw["generator"] | {"encoder": {"use": "element-fractions"}}}, registry)
