@@ -115,10 +115,10 @@ class RunContext:
             yield _Task(self, progress, task_id, description)
 
     @contextmanager
-    def step(self, name: str, rows_in: int | None = None) -> Iterator[dict[str, Any]]:
+    def step(self, name: str) -> Iterator[dict[str, Any]]:
         """Time a step; the yielded dict takes ``rows_out`` and notes; recorded in the manifest."""
-        record: dict[str, Any] = {"step": name, "rows_in": rows_in}
-        self.log(f"start {name}" + (f" ({rows_in} rows)" if rows_in is not None else ""))
+        record: dict[str, Any] = {"step": name}
+        self.log(f"start {name}")
         start = time.perf_counter()
         try:
             yield record
@@ -160,6 +160,13 @@ def base_manifest(plugins: dict[str, str], seed: int, quick: bool) -> dict[str, 
         "command": sys.argv,
         "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+def device_used() -> str:
+    """'cuda' when a component of this process put work on a CUDA GPU, else 'cpu' (torch is
+    consulted only if something already imported it)."""
+    torch = sys.modules.get("torch")
+    return "cuda" if torch is not None and torch.cuda.is_available() and torch.cuda.is_initialized() else "cpu"
 
 
 def _jsonable(value: Any) -> Any:

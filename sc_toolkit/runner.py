@@ -22,7 +22,7 @@ from .metrics import classification_report, group_holdout, regression_report
 from .plan import Plan, PredictorPlan, Step
 from .recipe import dumps_toml
 from .registry import Registry
-from .run import RunContext, base_manifest, new_run_dir
+from .run import RunContext, base_manifest, device_used, new_run_dir
 from .saved import PREDICTORS_DIR, load_predictor, materials_of, resolve_run, subset
 
 REJECTED_EMPTY = "decode: no element left"
@@ -80,6 +80,7 @@ class _Runner:
         if candidates is not None:
             self.step("filter and predict", lambda: self.screen(candidates, training))
             accepted = self.step("rank", lambda: self.rank(candidates))
+        self.run.manifest["device"] = {"requested": self.plan.run.device, "used": device_used()}
         self.run.manifest["finished"] = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
         self.run.write_json("metrics.json", self.metrics)
         self.run.write_manifest()
@@ -100,9 +101,7 @@ class _Runner:
                     hint=f"rerun with --debug for the traceback; `sctk resume {self.run.directory}` "
                     "keeps what is already computed",
                 ) from error
-            if isinstance(result, tuple) and isinstance(result[0], pd.DataFrame):
-                record["rows_out"] = len(result[0])
-            elif isinstance(result, pd.DataFrame):
+            if isinstance(result, pd.DataFrame):
                 record["rows_out"] = len(result)
             return result
 

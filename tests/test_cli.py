@@ -48,6 +48,7 @@ def test_quick_run_writes_a_complete_run_directory(quick_run):
     manifest = json.loads((quick_run / "manifest.json").read_text())
     assert manifest["sc_toolkit"] and {"composition", "boosting", "generative"} <= set(manifest["plugins"])
     assert manifest["seed"] == 7 and manifest["quick"] is True and "git_commit" in manifest
+    assert manifest["device"] == {"requested": "auto", "used": "cpu"} and manifest["finished"]
     steps = {s["step"]: s for s in manifest["steps"]}
     assert all(s["status"] == "done" and s["seconds"] >= 0 for s in steps.values())
     assert steps["load data"]["rows_out"] == 1500 and steps["sample"]["rows_out"] == 2000
@@ -127,6 +128,16 @@ def test_user_errors_are_one_line_with_a_hint():
 def test_debug_shows_the_traceback():
     result = sctk("--debug", "run", "nope.toml")
     assert result.returncode != 0 and "Traceback" in result.stderr
+
+
+def test_data_commands_find_and_verify_the_local_copy(data_dir):
+    listing = sctk("data", "list", check=True).stdout
+    assert "supercon" in listing and str(data_dir) in listing
+    verified = sctk("data", "verify", "supercon", check=True).stdout
+    assert "ok supercon/Supercon_data_by_2018_Stanev.csv" in verified
+    missing = sctk("data", "verify", "supercon", env={**__import__("os").environ, "SCTK_DATA_DIR": "/nonexistent",
+                                                      "SCTK_CACHE_DIR": "/nonexistent"})
+    assert missing.returncode == 2 and "missing" in missing.stdout and "sctk data fetch" in missing.stderr
 
 
 def test_list_plugins_describe_and_version():
