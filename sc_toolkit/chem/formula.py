@@ -139,13 +139,3 @@ def composition_key(amounts: Mapping[str, float], *, decimals: int = 4) -> str:
     parts = sorted((INDEX[s], s, a / total) for s, a in amounts.items())
     return " ".join(f"{s}{f:.{decimals}f}" for _, s, f in parts)
 
-
-__all__ = [
-    "SYMBOLS",
-    "composition_key",
-    "format_formula",
-    "ordered",
-    "parse_formula",
-    "reduced_amounts",
-    "reduced_formula",
-]

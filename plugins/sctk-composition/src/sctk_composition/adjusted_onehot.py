@@ -15,23 +15,9 @@ from pydantic import Field
 
 import sc_toolkit
 from sc_toolkit import UserError
-from sc_toolkit.chem import N_ELEMENTS, SYMBOLS, Compositions, as_compositions
+from sc_toolkit.chem import N_ELEMENTS, SYMBOLS, Compositions
 
-
-def _amounts(materials, n_elements: int, encoder: str) -> np.ndarray:
-    """Amounts of the first ``n_elements`` elements as written in each formula; UserError naming
-    the first formula that holds a heavier element."""
-    compositions = as_compositions(materials)
-    beyond = compositions.amounts[:, n_elements:] > 0
-    if beyond.any():
-        row = int(np.flatnonzero(beyond.any(axis=1))[0])
-        extra = [SYMBOLS[n_elements + c] for c in np.flatnonzero(beyond[row])]
-        raise UserError(
-            f"formula {compositions.formulas[row]!r} (row {row}) holds {', '.join(extra)}, beyond the "
-            f"{n_elements} elements H..{SYMBOLS[n_elements - 1]} that {encoder} encodes",
-            hint="remove such materials with the 'elements' filter",
-        )
-    return compositions.amounts[:, :n_elements]
+from .element_range import amounts_within
 
 
 def _one_hot(amounts: np.ndarray, levels: np.ndarray, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
@@ -104,7 +90,7 @@ class ScganOnehot(sc_toolkit.Encoder):
 
     def encode(self, materials) -> np.ndarray:
         """Adjusted one-hot matrices, shape (n_materials, 96, 8)."""
-        amounts = _amounts(materials, self.N_ELEMENTS, self.name)
+        amounts = amounts_within(materials, self.N_ELEMENTS, self.name)
         levels = np.clip(np.floor(amounts + 0.5), 1, self.N_ROWS - 1).astype(int)
         return _one_hot(amounts, levels, self.N_ROWS)[1]
 
@@ -163,7 +149,7 @@ class LimMatrix(sc_toolkit.Encoder):
 
     def encode(self, materials) -> np.ndarray:
         """Two-channel matrices, shape (n_materials, 2, 94, 11)."""
-        amounts = _amounts(materials, self.N_ELEMENTS, self.name)
+        amounts = amounts_within(materials, self.N_ELEMENTS, self.name)
         levels = np.clip(np.ceil(amounts), 1, self.N_ROWS - 1).astype(int)
         return np.stack(_one_hot(amounts, levels, self.N_ROWS), axis=1)
 

@@ -9,7 +9,9 @@ from pydantic import Field
 
 import sc_toolkit
 from sc_toolkit import UserError
-from sc_toolkit.chem import N_ELEMENTS, SYMBOLS, Compositions, as_compositions
+from sc_toolkit.chem import N_ELEMENTS, SYMBOLS, Compositions
+
+from .element_range import amounts_within
 
 #: Largest multiplier tried to turn a decoded formula's amounts into whole numbers (AlO1.5 -> Al2O3).
 MAX_MULTIPLIER = 4
@@ -53,18 +55,8 @@ class ElementFractions(sc_toolkit.Encoder):
 
     def encode(self, materials) -> np.ndarray:
         """Atomic fractions, shape (n_materials, max_z)."""
-        compositions = as_compositions(materials)
-        max_z = self.params.max_z
-        beyond = compositions.amounts[:, max_z:] > 0
-        if beyond.any():
-            row = int(np.flatnonzero(beyond.any(axis=1))[0])
-            extra = [SYMBOLS[max_z + c] for c in np.flatnonzero(beyond[row])]
-            raise UserError(
-                f"formula {compositions.formulas[row]!r} (row {row}) holds {', '.join(extra)}, beyond "
-                f"the {max_z} elements H..{SYMBOLS[max_z - 1]} that element-fractions encodes",
-                hint="remove such materials with the 'elements' filter, or raise max_z",
-            )
-        return compositions.fractions[:, :max_z]
+        amounts = amounts_within(materials, self.params.max_z, self.name)
+        return amounts / amounts.sum(axis=1, keepdims=True)
 
     def feature_labels(self) -> list[str]:
         """Element symbols H..max_z."""
