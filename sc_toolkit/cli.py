@@ -91,6 +91,10 @@ def resume(run_dir: Path) -> None:
     if not invocation.is_file():
         raise UserError(f"{run_dir} is not a run directory (no invocation.json)",
                         hint="give a directory that `sctk run` created")
+    manifest = run_dir / "manifest.json"
+    if manifest.is_file() and "finished" in json.loads(manifest.read_text()):
+        raise UserError(f"{run_dir} finished already; resuming would change nothing",
+                        hint="start a new run with `sctk run`")
     settings = json.loads(invocation.read_text())
     plan = _plan(run_dir / "recipe.toml", settings["overrides"], settings["quick"])
     err.print(f"resuming [bold]{run_dir}[/bold]")

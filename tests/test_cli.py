@@ -91,6 +91,14 @@ def test_second_run_never_touches_the_first(quick_run):
 
 
 @pytest.mark.slow
+def test_resume_refuses_finished_runs_and_other_directories(quick_run, tmp_path):
+    finished = sctk("resume", quick_run)
+    assert finished.returncode == 2 and "finished already" in finished.stderr
+    other = sctk("resume", tmp_path)
+    assert other.returncode == 2 and "is not a run directory" in other.stderr
+
+
+@pytest.mark.slow
 def test_resolved_recipe_validates(quick_run):
     result = sctk("check", quick_run / "resolved.toml", check=True)
     assert "valid" in result.stdout
