@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -16,63 +13,6 @@ torch = pytest.importorskip("torch")
 from sctk_generative.wgan import CHECKPOINT_FILE, WGANGP  # noqa: E402
 
 TINY = dict(epochs=2, batch_size=32, noise_dim=8, hidden=[32], critic_steps=2, device="cpu")
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One torch thread: faster on the shared 2-core machine, and bit-reproducible."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def real(supercon_slice):
-    """300 real rows as 96 element fractions, with labels cuprate / pnictide / other."""
-    from sc_toolkit.chem import Compositions
-
-    table = supercon_slice.iloc[:300]
-    fractions = Compositions.from_formulas(table["formula"]).fractions[:, :96]
-    fractions = fractions / fractions.sum(axis=1, keepdims=True)
-    has = lambda symbol_index: fractions[:, symbol_index] > 0  # noqa: E731
-    cu, o, fe, as_ = has(28), has(7), has(25), has(32)
-    labels = np.where(cu & o, "cuprate", np.where(fe & as_, "pnictide", "other"))
-    return fractions.astype(np.float32), labels
-
-
-class FakeRun:
-    """The RunLike protocol: seed, quick, progress, log and checkpoint_dir."""
-
-    def __init__(self, root: Path, seed: int = 7, fail_at_epoch: int | None = None):
-        self.root, self.seed, self.quick = root, seed, False
-        self.fail_at_epoch = fail_at_epoch
-        self.messages: list[str] = []
-        self.recorded: list[dict[str, float]] = []
-
-    @contextmanager
-    def progress(self, description: str, total: int | None):
-        run = self
-
-        class Task:
-            done = 0
-
-            def advance(self, n: int = 1, **values: float) -> None:
-                self.done += n
-                if values:
-                    run.recorded.append(values)
-                if run.fail_at_epoch is not None and self.done >= run.fail_at_epoch:
-                    raise KeyboardInterrupt("injected interruption")
-
-        yield Task()
-
-    def log(self, message: str) -> None:
-        self.messages.append(message)
-
-    def checkpoint_dir(self, component: str) -> Path:
-        path = self.root / component
-        path.mkdir(parents=True, exist_ok=True)
-        return path
 
 
 def weights(model: WGANGP) -> list[np.ndarray]:
@@ -153,18 +93,18 @@ def test_training_does_not_touch_global_rng(real):
     assert torch.equal(torch.rand(3), expected)
 
 
-def test_interrupted_run_resumes_to_the_same_weights(real, tmp_path):
+def test_interrupted_run_resumes_to_the_same_weights(real, tmp_path, make_run):
     X, labels = real
     params = dict(TINY, epochs=4, checkpoint_every=1)
-    straight = WGANGP(**params).fit(X, labels, run=FakeRun(tmp_path / "a"))
+    straight = WGANGP(**params).fit(X, labels, run=make_run(tmp_path / "a"))
 
-    interrupted = FakeRun(tmp_path / "b", fail_at_epoch=3)
+    interrupted = make_run(tmp_path / "b", fail_at_epoch=3)
     with pytest.raises(KeyboardInterrupt):
         WGANGP(**params).fit(X, labels, run=interrupted)
     assert (tmp_path / "b" / "wgan-gp" / CHECKPOINT_FILE).is_file()
     assert not list((tmp_path / "b" / "wgan-gp").glob("*.tmp")), "checkpoints are written atomically"
 
-    again = FakeRun(tmp_path / "b")
+    again = make_run(tmp_path / "b")
     resumed = WGANGP(**params).fit(X, labels, run=again)
     assert any("resuming from epoch 2" in m for m in again.messages)
     assert [h["epoch"] for h in resumed.history_] == [1, 2, 3, 4]
@@ -172,11 +112,11 @@ def test_interrupted_run_resumes_to_the_same_weights(real, tmp_path):
     assert all(np.array_equal(u, v) for u, v in zip(weights(straight), weights(resumed)))
 
 
-def test_two_epochs_then_four_equals_four(real, tmp_path):
+def test_two_epochs_then_four_equals_four(real, tmp_path, make_run):
     X, _ = real
     params = dict(TINY, checkpoint_every=3)
-    straight = WGANGP(**dict(params, epochs=4)).fit(X, run=FakeRun(tmp_path / "a"))
-    run = FakeRun(tmp_path / "b")
+    straight = WGANGP(**dict(params, epochs=4)).fit(X, run=make_run(tmp_path / "a"))
+    run = make_run(tmp_path / "b")
     WGANGP(**dict(params, epochs=2)).fit(X, run=run)  # the last epoch is always checkpointed
     longer = WGANGP(**dict(params, epochs=4)).fit(X, run=run)
     assert any("resuming from epoch 2" in m for m in run.messages)
@@ -191,3 +131,74 @@ def test_citations_and_provenance():
     model = WGANGP(device="cpu")
     assert any("Gulrajani" in c for c in model.citations()) and any("ScGAN" in c for c in model.citations())
     assert model.provenance() == {"torch": torch.__version__, "device": "cpu", "amp_bfloat16": False}
+
+
+def test_warm_start_continues_from_saved_generator_and_critic(real, tmp_path):
+    """Pre-train on rows A, save, load (what ``init_from`` does), replace the params, fit on rows B."""
+    X, _ = real
+    A, B = X[:150], X[150:]
+    pretrained = WGANGP(**TINY, seed=1).fit(A)
+    pretrained.save(tmp_path / "pre")
+    state = torch.load(tmp_path / "pre" / "wgan-gp.pt", weights_only=True)
+    assert set(state["nets"]) == {"generator", "critic"}, "the critic is saved too"
+
+    loaded = WGANGP.load(tmp_path / "pre")
+    assert all(np.array_equal(u, v) for u, v in zip(weights(pretrained), weights(loaded)))
+    loaded.params = WGANGP.Params(**dict(TINY, seed=2, learning_rate=1e-4))  # the recipe's params
+    tuned = loaded.fit(B)
+    assert [h["epoch"] for h in tuned.history_] == [1, 2]
+
+    fresh = WGANGP(**TINY, seed=2, learning_rate=1e-4).fit(B)
+    assert not np.allclose(weights(tuned)[0], weights(fresh)[0]), "warm start is not a fresh fit"
+    reference = WGANGP(**TINY, seed=1).fit(A)  # the same pre-training kept in memory
+    reference.params = WGANGP.Params(**dict(TINY, seed=2, learning_rate=1e-4))
+    reference.fit(B)
+    assert all(np.array_equal(u, v) for u, v in zip(weights(tuned), weights(reference)))
+    for a, b in zip(tuned.critic_.state_dict().values(), reference.critic_.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_warm_start_errors_and_resume(real, tmp_path, make_run):
+    X, labels = real
+    pretrained = WGANGP(**TINY).fit(X)
+    with pytest.raises(UserError, match="labels"):
+        WGANGP.load(pretrained.save(tmp_path / "p")).fit(X, labels)
+    with pytest.raises(UserError, match="shape"):
+        WGANGP.load(tmp_path / "p").fit(X[:, :90] / X[:, :90].sum(1, keepdims=True).clip(1e-6))
+    wider = WGANGP.load(tmp_path / "p")
+    wider.params = WGANGP.Params(**dict(TINY, hidden=[48]))
+    with pytest.raises(UserError, match="architecture"):
+        wider.fit(X)
+
+    params = dict(TINY, epochs=3, checkpoint_every=1)
+    straight = WGANGP.load(tmp_path / "p")
+    straight.params = WGANGP.Params(**params)
+    straight.fit(X, run=make_run(tmp_path / "a"))
+    interrupted = WGANGP.load(tmp_path / "p")
+    interrupted.params = WGANGP.Params(**params)
+    with pytest.raises(KeyboardInterrupt):
+        interrupted.fit(X, run=make_run(tmp_path / "b", fail_at_epoch=2))
+    again = make_run(tmp_path / "b")
+    resumed = WGANGP.load(tmp_path / "p")
+    resumed.params = WGANGP.Params(**params)
+    resumed.fit(X, run=again)
+    assert any("resuming from epoch 1" in m for m in again.messages)
+    assert all(np.array_equal(u, v) for u, v in zip(weights(straight), weights(resumed)))
+    fresh_run = make_run(tmp_path / "b")
+    WGANGP(**params).fit(X, run=fresh_run)  # same run folder, other starting weights
+    assert any("ignoring checkpoint" in m for m in fresh_run.messages)
+
+
+def test_scgan_configuration_on_scgan_onehot_rows(real_amounts):
+    """ScGAN's matrix: level k = nearest integer of v in 1..7 holds v / k; absent elements 1 at row 0."""
+    amounts, _ = real_amounts
+    present = amounts > 0
+    level = np.where(present, np.clip(np.floor(amounts + 0.5), 1, 7), 0).astype(int)
+    weight = np.where(present, amounts / np.maximum(level, 1), 1.0)
+    X = ((np.arange(8) == level[..., None]) * weight[..., None]).astype(np.float32)  # (n, 96, 8)
+    with pytest.raises(UserError, match="softmax"):
+        WGANGP(**TINY).fit(X)  # doped amounts: rows do not sum to 1
+    model = WGANGP(**dict(TINY, output="softmax-scaled", optimizer="rmsprop", learning_rate=1e-4))
+    check_generator(model, X)
+    samples = model.sample(20, random_state=0)
+    assert samples.shape == (20, 96, 8) and samples.min() >= 0
