@@ -4,10 +4,10 @@ that never sees the test fold.
 ``tuned_ensemble`` is the honest part. For each outer fold it takes the fold's *training* rows only,
 holds out a share of their composition groups as an inner validation set, and on that set picks
 
-- the number of boosting rounds (and, where the grid has more than one, the configuration) of
-  LightGBM and of XGBoost, read off one long fit per configuration at checkpoints;
+- the number of boosting rounds of each LightGBM and XGBoost configuration of the grid, read off
+  one long fit per configuration at checkpoints;
 - k of a kNN on element fractions;
-- non-negative blend weights (step 0.1, summing to 1) of the three.
+- non-negative blend weights (step 0.1, summing to 1) of all of these members.
 
 It then refits the chosen models on all of the fold's training rows and predicts the test fold.
 The test fold's targets are used only to score. Predictors come from the sctk registry
@@ -86,12 +86,13 @@ class Grid:
     inner_fraction: float = 0.15
 
 
-GRIDS = ("quick", "default", "wide")
+GRIDS = ("quick", "small", "default", "wide")
 
 
 def grid(name: str, task: str) -> Grid:
-    """``quick``: a smoke run; ``default``: what the documented runs use (minutes per fold on two
-    shared cores); ``wide``: adds a log-target LightGBM and bigger trees (several times slower)."""
+    """``quick``: a smoke run; ``small``: one LightGBM, one XGBoost, kNN; ``default``: adds a
+    LightGBM on ln(1 + Tc) for regression (minutes per fold on two shared cores); ``wide``: adds
+    bigger trees (several times slower)."""
     if name == "quick":
         return Grid(
             lightgbm=[dict(num_leaves=31, min_child_samples=10, learning_rate=0.1, colsample=0.5, n_estimators=300)],
@@ -101,8 +102,11 @@ def grid(name: str, task: str) -> Grid:
         )
     lgb = dict(num_leaves=63, min_child_samples=5, learning_rate=0.1, colsample=0.5, n_estimators=800)
     xgb = dict(max_depth=7, learning_rate=0.1, colsample=0.5, n_estimators=500)
-    if name == "default":
+    if name == "small":
         return Grid(lightgbm=[lgb], xgboost=[xgb], knn_k=(3, 5, 10), checkpoint=50)
+    if name == "default":
+        lightgbm = [lgb, {**lgb, "log_target": True}] if task == "regression" else [lgb]
+        return Grid(lightgbm=lightgbm, xgboost=[xgb], knn_k=(3, 5, 10), checkpoint=50)
     if name != "wide":
         raise ValueError(f"unknown grid {name!r}; one of {GRIDS}")
     lightgbm = [lgb, {**lgb, "num_leaves": 127, "learning_rate": 0.05, "n_estimators": 1500}]
@@ -147,9 +151,15 @@ def _make(family: str, task: str, config: dict, seed: int):
     return REGISTRY.get("predictor", family)(task=task, n_models=1, n_jobs=1, random_state=seed, **config)
 
 
+def member_name(family: str, config: dict, configs: list[dict]) -> str:
+    """Blend-member name: the family, plus what sets this configuration apart from the first."""
+    extra = [f"{k}={v}" for k, v in config.items() if k != "n_estimators" and configs[0].get(k) != v]
+    return " ".join([family, *extra])
+
+
 @dataclass
 class FoldResult:
-    predictions: dict[str, np.ndarray]  # per family and 'ensemble': regression values or P(positive)
+    predictions: dict[str, np.ndarray]  # per blend member and 'ensemble': regression values or P(positive)
     chosen: dict[str, str]
 
 
@@ -164,27 +174,32 @@ def tuned_ensemble(
     search: Grid,
     seed: int,
     knn_X: np.ndarray,
-    log=print,
 ) -> FoldResult:
-    """Choose on an inner grouped hold-out of ``train``, refit on ``train``, predict ``test``."""
+    """Choose on an inner grouped hold-out of ``train``, refit on ``train``, predict ``test``.
+
+    Every boosting configuration of the grid is a blend member (with its own best number of
+    rounds), and so is the kNN (its best k); the blend weights are chosen on the inner hold-out too,
+    and only members with a non-zero weight are refitted (all are, for the per-member figures)."""
     target = y.astype(float)
     inner_val = group_holdout(groups[train], search.inner_fraction, seed)
     fit_rows, val_rows = train[~inner_val], train[inner_val]
     y_val = target[val_rows]
-    val_pred, chosen, final_config = {}, {}, {}
+    val_pred, chosen, members = {}, {}, {}
 
     for family, configs in (("lightgbm", search.lightgbm), ("xgboost", search.xgboost)):
-        best = None
         for config in configs:
+            name = member_name(family, config, configs)
             model = _make(family, task, config, seed).fit(X[fit_rows], target[fit_rows])
             log_target = bool(config.get("log_target", False)) and task == "regression"
+            best = None
             for rounds in range(search.checkpoint, config["n_estimators"] + 1, search.checkpoint):
                 pred = _staged(family, model, X[val_rows], rounds, log_target, task)
                 score = _score(task, y_val, pred)
                 if best is None or score < best[0]:
-                    best = (score, {**config, "n_estimators": rounds}, pred)
-        score, final_config[family], val_pred[family] = best
-        chosen[family] = ", ".join(f"{k}={v}" for k, v in final_config[family].items()) + f" (inner {score:.3f})"
+                    best = (score, rounds, pred)
+            score, rounds, val_pred[name] = best
+            members[name] = (family, {**config, "n_estimators": rounds})
+            chosen[name] = f"{rounds} rounds (inner {score:.3f})"
 
     best = None
     for k in search.knn_k:
@@ -196,28 +211,31 @@ def tuned_ensemble(
         if best is None or score < best[0]:
             best = (score, k, pred)
     score, knn_k, val_pred["knn"] = best
+    members["knn"] = ("knn", {"n_neighbors": knn_k})
     chosen["knn"] = f"k={knn_k} (inner {score:.3f})"
 
-    families = list(val_pred)
+    names = list(val_pred)
     best = None
     steps = np.round(np.arange(0, 1.0001, 0.1), 1)
-    for weights in itertools.product(steps, repeat=len(families)):
+    for weights in itertools.product(steps, repeat=len(names)):
         if abs(sum(weights) - 1) > 1e-9:
             continue
-        pred = sum(w * val_pred[f] for w, f in zip(weights, families))
+        pred = sum(w * val_pred[f] for w, f in zip(weights, names))
         score = _score(task, y_val, pred)
         if best is None or score < best[0]:
             best = (score, weights)
     score, weights = best
-    chosen["weights"] = ", ".join(f"{f} {w:.1f}" for f, w in zip(families, weights)) + f" (inner {score:.3f})"
+    chosen["weights"] = ", ".join(f"{f} {w:.1f}" for f, w in zip(names, weights)) + f" (inner {score:.3f})"
 
     predictions = {}
-    for family in ("lightgbm", "xgboost"):
-        model = _make(family, task, final_config[family], seed).fit(X[train], target[train])
-        predictions[family] = _predict(model, X[test], task)
-    model = REGISTRY.get("predictor", "knn")(task=task, n_neighbors=knn_k, n_jobs=1).fit(
-        knn_X[train], target[train] if task == "regression" else y[train]
-    )
-    predictions["knn"] = _predict(model, knn_X[test], task)
-    predictions["ensemble"] = sum(w * predictions[f] for w, f in zip(weights, families))
+    for name, (family, config) in members.items():
+        if family == "knn":
+            model = REGISTRY.get("predictor", "knn")(task=task, n_jobs=1, **config).fit(
+                knn_X[train], target[train] if task == "regression" else y[train]
+            )
+            predictions[name] = _predict(model, knn_X[test], task)
+        else:
+            model = _make(family, task, config, seed).fit(X[train], target[train])
+            predictions[name] = _predict(model, X[test], task)
+    predictions["ensemble"] = sum(w * predictions[f] for w, f in zip(weights, names))
     return FoldResult(predictions, chosen)

@@ -62,9 +62,7 @@ def main() -> None:
           f"grid {'quick' if args.quick else args.grid}: {search}")
     print(versions())
 
-    names = ("lightgbm", "xgboost", "knn", "ensemble", "majority baseline")
-    proba = {name: np.full(len(label), np.nan) for name in names}
-    per_fold = {name: [] for name in names}
+    proba, per_fold = {}, {}
     folds = grouped_folds(groups, args.folds)[: args.max_folds]
     for fold, (train, test) in enumerate(folds):
         t0 = time.perf_counter()
@@ -72,10 +70,11 @@ def main() -> None:
                                 seed=args.seed, knn_X=knn_X)
         majority = float(label[train].mean() >= 0.5)
         result.predictions["majority baseline"] = np.full(len(test), majority)
+        names = list(result.predictions)
         for name in names:
             p = result.predictions[name]
-            proba[name][test] = p
-            per_fold[name].append(_metrics(label[test], p))
+            proba.setdefault(name, np.full(len(label), np.nan))[test] = p
+            per_fold.setdefault(name, []).append(_metrics(label[test], p))
         m = per_fold["ensemble"][-1]
         print(f"fold {fold}: ensemble accuracy {m['accuracy']:.4f} ROC-AUC {m['roc_auc']:.4f} | "
               + " | ".join(f"{k}: {v}" for k, v in result.chosen.items())

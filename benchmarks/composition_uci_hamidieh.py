@@ -67,18 +67,17 @@ def main() -> None:
           f"the training groups (seed {args.seed}); grid {'quick' if args.quick else args.grid}: {search}")
     print(versions())
 
-    names = ("lightgbm", "xgboost", "knn", "ensemble", "median baseline")
-    oof = {name: np.full(len(y), np.nan) for name in names}
-    per_fold = {name: [] for name in names}
+    oof, per_fold = {}, {}
     folds = grouped_folds(groups, args.folds)[: args.max_folds]
     for fold, (train, test) in enumerate(folds):
         t0 = time.perf_counter()
         result = tuned_ensemble(X, y, groups, train, test, task="regression", search=search, seed=args.seed,
                                 knn_X=knn_X)
         result.predictions["median baseline"] = np.full(len(test), np.median(y[train]))
+        names = list(result.predictions)
         for name in names:
-            oof[name][test] = result.predictions[name]
-            per_fold[name].append(regression_metrics(y[test], result.predictions[name]))
+            oof.setdefault(name, np.full(len(y), np.nan))[test] = result.predictions[name]
+            per_fold.setdefault(name, []).append(regression_metrics(y[test], result.predictions[name]))
         m = per_fold["ensemble"][-1]
         print(f"fold {fold}: ensemble RMSE {m['rmse']:.3f} MAE {m['mae']:.3f} R2 {m['r2']:.4f} | "
               + " | ".join(f"{k}: {v}" for k, v in result.chosen.items())
