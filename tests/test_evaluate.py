@@ -1,0 +1,156 @@
+"""evaluate_run on a tiny real run: every metric in range, with its definition; rho follows ScGAN's formula."""
+
+import json
+import math
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sc_toolkit.errors import UserError
+from sc_toolkit.evaluate import DEFINITIONS, bayesian_fraction, classifier_rates, evaluate_run, write_evaluation
+from sc_toolkit.plan import make_plan
+from sc_toolkit.registry import default_registry
+from sc_toolkit.runner import execute, start_run
+
+RECIPE = Path(__file__).parents[1] / "recipes" / "cuprate_gan.toml"
+N = 1500
+
+#: A classifier the runner trains beside the Tc regressor, so that rho can be measured.
+CLASSIFIER = {
+    "name": "high_tc", "use": "knn", "target": "tc", "threshold": 60.0, "holdout": 0.2,
+    "params": {"task": "classification", "n_neighbors": 5}, "encoder": {"use": "element-fractions"},
+}
+
+
+@pytest.fixture(scope="module")
+def registry():
+    return default_registry()
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory, data_dir, registry):
+    raw = tomllib.loads(RECIPE.read_text())
+    raw["run"]["output_dir"] = str(tmp_path_factory.mktemp("runs"))
+    raw["quick"] |= {"n_samples": 300, "rows": 400}
+    raw["quick"]["set"]["generator.params.epochs"] = 20  # metrics need a generator, not a good one
+    raw["predictors"].append(CLASSIFIER)
+    plan = make_plan(raw, registry, quick=True)
+    directory = start_run(plan, RECIPE.read_text())
+    execute(plan, registry, directory)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def result(run_dir, registry):
+    return evaluate_run(run_dir, n_samples=N, registry=registry, embedding="tsne", embedding_points=60)
+
+
+pytestmark = pytest.mark.slow
+
+
+def test_result_is_strict_json_with_settings(result):
+    text = json.dumps(result, allow_nan=False)
+    assert json.loads(text) == result
+    assert result["n_samples"] == N and result["seed"] == 8  # run seed 7 + 1
+    assert result["generator"]["name"] == "wgan-gp" and result["encoder"]["name"] == "element-fractions"
+    assert set(result["seconds"]) >= {"sample", "decode", "smact", "novelty", "embedding"}
+
+
+def test_fractions_are_in_range_and_defined(result):
+    m = result["metrics"]
+    for name in ("decoded", "smact_valid", "smact_valid_no_alloys", "uniqueness", "novelty_training",
+                 "novelty_supercon"):
+        assert 0.0 <= m[name]["value"] <= 1.0, name
+        assert m[name]["definition"] == DEFINITIONS[name]
+        assert m[name]["count"] <= m[name]["total"]
+    assert m["decoded"]["total"] == N and m["smact_valid"]["total"] == N
+    assert m["uniqueness"]["total"] == m["decoded"]["count"]
+    assert m["novelty_training"]["total"] == m["uniqueness"]["count"]
+    # every training composition is in SuperCon, so novelty against SuperCon cannot be higher
+    assert m["novelty_supercon"]["count"] <= m["novelty_training"]["count"]
+    assert m["novelty_supercon"]["n_supercon_compositions"] > 15_000
+
+
+def test_smact_both_ways_with_version(result):
+    with_alloys, without = result["metrics"]["smact_valid"], result["metrics"]["smact_valid_no_alloys"]
+    assert without["count"] <= with_alloys["count"]
+    assert with_alloys["settings"]["include_alloys"] is True and without["settings"]["include_alloys"] is False
+    assert with_alloys["settings"]["smact"].split(".")[0].isdigit()
+    assert "oxidation_states" in with_alloys["settings"]
+
+
+def test_rho_is_scgans_correction_with_hold_out_rates(result):
+    m = result["metrics"]["predicted_superconductor"]
+    assert m["available"] and m["predictor"] == "high_tc" and m["label"] == "tc > 60.0"
+    assert m["rates_source"].startswith("recomputed")  # the runner does not store rates (yet)
+    assert m["rates"]["n_positive"] > 0 and m["rates"]["n_negative"] > 0
+    tp, fp, p = m["tp_rate"], m["fp_rate"], m["value"]
+    assert 0 <= tp <= 1 and 0 <= fp <= 1 and 0 <= p <= 1
+    assert math.isclose(m["rho"], (p - fp) / (tp - fp))
+    assert m["count"] == round(p * m["total"])
+
+
+def test_rates_stored_by_the_runner_are_used(run_dir, registry, tmp_path):
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    rates = {"tp_rate": 0.9, "fp_rate": 0.2, "n_positive": 10, "n_negative": 10, "positive_label": 1}
+    metrics["predictors"]["high_tc"]["rates"] = rates
+    copy = tmp_path / "run"
+    import shutil
+
+    shutil.copytree(run_dir, copy)
+    (copy / "metrics.json").write_text(json.dumps(metrics))
+    m = evaluate_run(copy, n_samples=200, registry=registry, embedding="none")["metrics"]["predicted_superconductor"]
+    assert m["rates_source"].startswith("metrics.json") and m["tp_rate"] == 0.9
+    assert math.isclose(m["rho"], (m["value"] - 0.2) / 0.7)
+
+
+def test_classifier_rates_and_bayesian_fraction():
+    rates = classifier_rates([1, 1, 1, 1, 0, 0, 0, 0, 0], [1, 1, 1, 0, 1, 0, 0, 0, 0])
+    assert rates["tp_rate"] == 0.75 and rates["fp_rate"] == 0.2 and rates["positive_label"] == 1
+    assert rates["n_positive"] == 4 and rates["n_negative"] == 5
+    assert math.isclose(bayesian_fraction(0.7, 0.9869, 0.1694), (0.7 - 0.1694) / (0.9869 - 0.1694))
+    assert bayesian_fraction(0.5, 0.3, 0.3) is None
+    assert classifier_rates([1, 1], [1, 0])["fp_rate"] is None
+
+
+def test_classes_recovery_and_tc(result):
+    m = result["metrics"]
+    for scheme in ("scgan", "lim"):
+        assert math.isclose(sum(m["class_distribution"][scheme]["generated"].values()), 1.0)
+    assert m["class_distribution"]["scgan"]["training"] == {"cuprate": 1.0}  # the recipe trains on cuprates
+    assert set(m["class_distribution"]["lim"]["training"]) <= {"cuprate", "both"}
+    rec = m["recovery"]
+    # 400 of SuperCon's ~4,100 cuprates with Tc > 0 trained the run: the others are held out
+    assert rec["available"] and rec["classes"] == ["cuprate"] and rec["n_held_out"] > 3000
+    assert 0.0 <= rec["value"] <= 1.0 and rec["count"] == round(rec["value"] * rec["n_held_out"])
+    tc = m["predicted_tc"]
+    assert tc["available"] and tc["predictor"] == "tc"
+    assert sum(tc["histogram"]["generated"]) == m["decoded"]["count"]
+    assert sum(tc["histogram"]["training"]) == 400
+    assert len(tc["histogram"]["edges"]) == len(tc["histogram"]["generated"]) + 1
+    assert tc["summary"]["max"] >= tc["summary"]["median"]
+
+
+def test_embedding_is_tsne_of_generated_and_training(result):
+    e = result["embedding"]
+    assert e["method"] == "tsne" and "t-SNE" in e["description"]
+    assert len(e["generated"]) == e["n_generated"] == 60 and len(e["training"]) == e["n_training"] == 60
+    assert np.isfinite(np.asarray(e["generated"] + e["training"])).all()
+
+
+def test_write_evaluation_keeps_other_keys(run_dir, result):
+    before = json.loads((run_dir / "metrics.json").read_text())
+    path = write_evaluation(run_dir, result)
+    after = json.loads(path.read_text())
+    assert after["evaluation"] == result
+    assert {k: v for k, v in after.items() if k != "evaluation"} == {k: v for k, v in before.items() if k != "evaluation"}
+    assert not list(run_dir.glob(".metrics.json.*.tmp"))
+
+
+def test_pca_and_no_generator(run_dir, registry, tmp_path):
+    pca = evaluate_run(run_dir, n_samples=100, registry=registry, embedding="pca", seed=3)
+    assert pca["embedding"]["method"] == "pca" and pca["seed"] == 3
+    with pytest.raises(UserError, match="no saved generator"):
+        evaluate_run(tmp_path, n_samples=10, registry=registry)
