@@ -98,7 +98,7 @@ class EquivariantGraphAttention(nn.Module):
             layer = _AttentionLayer(irreps, self.irreps_sh, scalars, vectors, tensors, n_basis, heads, radial_hidden)
             self.layers.append(layer)
             irreps = layer.irreps_out
-        self.scalars = scalars
+        self.scalars, self.out_dim = scalars, out_dim
         self.readout = nn.Sequential(nn.Linear(scalars, radial_hidden), nn.SiLU(), nn.Linear(radial_hidden, out_dim))
 
     def forward(self, batch) -> torch.Tensor:
@@ -111,6 +111,17 @@ class EquivariantGraphAttention(nn.Module):
         total = scatter(per_site, batch.batch, dim=0, dim_size=batch.num_graphs, reduce="sum")
         weight = scatter(batch.occupancy, batch.batch, dim=0, dim_size=batch.num_graphs, reduce="sum")
         return total / weight.clamp_min(1e-6)[:, None]
+
+
+class NonNegative(nn.Module):
+    """``network`` followed by softplus(output - shift), e.g. a non-negative alpha2F spectrum."""
+
+    def __init__(self, network: EquivariantGraphAttention, shift: float):
+        super().__init__()
+        self.network, self.shift, self.out_dim = network, shift, network.out_dim
+
+    def forward(self, batch) -> torch.Tensor:
+        return torch.nn.functional.softplus(self.network(batch) - self.shift)
 
 
 def check_graphs(X) -> list:
@@ -257,4 +268,4 @@ def predict(model: nn.Module, graphs: list, batch_size: int, device) -> np.ndarr
     model.to(device).eval()
     rows = np.arange(len(graphs))
     outputs = [model(batch).double().cpu().numpy() for batch in batches(graphs, rows, batch_size, device)]
-    return np.concatenate(outputs) if outputs else np.zeros((0, model.readout[-1].out_features))
+    return np.concatenate(outputs) if outputs else np.zeros((0, model.out_dim))
