@@ -32,7 +32,7 @@ text-align:left;vertical-align:top}th{background:#f3f3f3}td.num{text-align:right
 .muted{color:#777;font-size:.85em}.note{background:#fff6e0;border-left:4px solid #e0a800;padding:4px 8px}
 .chart{display:block;margin:8px 0}.ct{font-size:14px;font-weight:600}.tk{font-size:11px;fill:#444}
 .al{font-size:12px;fill:#222}.lg{font-size:12px;fill:#222}
-.ptable{display:grid;grid-template-columns:repeat(18,44px);grid-auto-rows:44px;gap:2px;margin:8px 0}
+.ptable{display:grid;grid-template-columns:repeat(18,44px);grid-auto-rows:44px;grid-template-rows:repeat(7,44px) 12px;gap:2px;margin:8px 0}
 .el{border:1px solid #bbb;font-size:11px;text-align:center;display:flex;flex-direction:column;justify-content:center}
 .el b{font-size:13px}.gap{grid-column:1/-1;height:8px}
 code{background:#f4f4f4;padding:0 3px}
@@ -318,9 +318,6 @@ def _embedding(d: _RunFiles) -> str:
     return chart.svg() + f'<p class="muted">{escape(emb.get("description", ""))}. {escape(emb.get("definition", ""))}.</p>'
 
 
-_F_BLOCK = {57: 0, 89: 1}
-
-
 def _position(z: int) -> tuple[int, int]:
     """(row, column) of atomic number z on an 18-column table; rows 9-10 are the f-block."""
     if z == 1:
@@ -351,8 +348,6 @@ def _periodic(shares: np.ndarray, title: str) -> str:
     cells = []
     for z, symbol in enumerate(SYMBOLS, start=1):
         row, col = _position(z)
-        if row >= 9:
-            row += 1  # leave row 9 as a gap before the f-block
         share = float(shares[z - 1]) if z - 1 < len(shares) else 0.0
         alpha = share / top
         colour = f"rgba(31,119,180,{alpha:.3f})"

@@ -122,9 +122,11 @@ class Chart:
                 path = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
                 out.append(f'<polyline class="series" data-label="{escape(label)}" fill="none" stroke="{colour}" '
                            f'stroke-width="1.6" points="{path}"/>')
+        longest = max((len(label) for _, label, *_ in self.series), default=0)
+        lx = max(left + 4, left + pw - 26 - 6.6 * longest)
         for i, (_, label, *_, colour) in enumerate(self.series):
             y = top + 12 + 16 * i
-            out.append(f'<rect x="{left + pw - 170}" y="{y - 9}" width="10" height="10" fill="{colour}"/>'
-                       f'<text x="{left + pw - 155}" y="{y}" class="lg">{escape(label)}</text>')
+            out.append(f'<rect x="{lx:.1f}" y="{y - 9}" width="10" height="10" fill="{colour}"/>'
+                       f'<text x="{lx + 15:.1f}" y="{y}" class="lg">{escape(label)}</text>')
         out.append("</svg>")
         return "".join(out)
