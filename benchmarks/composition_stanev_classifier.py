@@ -44,7 +44,7 @@ def main() -> None:
     parser.add_argument("--features", choices=FEATURE_SETS, default="magpie+fractions")
     parser.add_argument("--seed", type=int, default=0, help="inner hold-out and model seed")
     parser.add_argument("--quick", action="store_true", help="same as --grid quick (a smoke run)")
-    parser.add_argument("--grid", choices=GRIDS, default="default", help="search grid (composition_common.grid)")
+    parser.add_argument("--grid", choices=GRIDS, default="small", help="search grid (composition_common.grid)")
     parser.add_argument("--max-folds", type=int, default=None, help="stop after this many outer folds")
     args = parser.parse_args()
 
