@@ -83,3 +83,19 @@ class FakeRun:
 def make_run():
     """The FakeRun class: ``make_run(root, seed=7, fail_at_epoch=None)``."""
     return FakeRun
+
+
+@pytest.fixture(scope="session")
+def lim_rows(real_amounts, real):
+    """``lim-matrix``-shaped (n, 2, 94, 11) arrays of real rows (k = ceil(v) in 1..10, channel 0
+    one-hot at k, channel 1 v / k there, absent elements 1 at row 0 in both), and 4 class labels."""
+    amounts, _ = real_amounts
+    amounts = amounts[:, :94]
+    present = amounts > 0
+    level = np.where(present, np.clip(np.ceil(amounts), 1, 10), 0).astype(int)
+    rows = (np.arange(11) == level[..., None]).astype(np.float32)
+    weight = np.where(present, amounts / np.maximum(level, 1), 1.0)
+    X = np.stack([rows, rows * weight[..., None]], axis=1).astype(np.float32)
+    cu, o, fe = present[:, 28], present[:, 7], present[:, 25]
+    labels = np.where(cu & o & fe, "both", np.where(cu & o, "cuprate", np.where(fe, "iron-based", "other")))
+    return X, labels

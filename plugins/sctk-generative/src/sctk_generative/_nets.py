@@ -198,37 +198,42 @@ def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
 
 
 class _ResidualBlock(nn.Module):
-    def __init__(self, width: int, condition_dim: int):
+    def __init__(self, width: int):
         super().__init__()
         self.norm = nn.LayerNorm(width)
         self.fc1 = nn.Linear(width, width)
-        self.condition = nn.Linear(condition_dim, width)
+        self.condition = nn.Linear(width, width)
         self.fc2 = nn.Linear(width, width)
 
-    def forward(self, h, c):
-        x = nn.functional.silu(self.fc1(self.norm(h)) + self.condition(c))
-        return h + self.fc2(x)
+    def forward(self, h, shift):
+        return h + self.fc2(nn.functional.silu(self.fc1(self.norm(h)) + shift))
 
 
 class Denoiser(nn.Module):
-    """Noise-prediction MLP: x_t -> Linear -> ``depth`` residual blocks (LayerNorm, SiLU), each fed
-    the sum of a time embedding (sinusoidal + MLP) and a learned class embedding (index
-    ``n_classes`` is the null class of classifier-free guidance) -> Linear -> predicted noise."""
+    """Noise-prediction MLP: x_t -> Linear -> ``depth`` residual blocks (LayerNorm, SiLU), each
+    shifted by a projection of the condition c = time embedding (sinusoidal + MLP) + learned class
+    embedding (index ``n_classes`` is the null class of classifier-free guidance) -> Linear ->
+    predicted noise. The condition path runs once per distinct (t, label) pair of the batch, not once
+    per row (when sampling, a step has one t and a few labels)."""
 
     def __init__(self, n_features: int, n_classes: int, width: int, depth: int, time_dim: int = 128):
         super().__init__()
-        self.time_dim = time_dim
+        self.time_dim, self.n_classes = time_dim, n_classes
         self.time = nn.Sequential(nn.Linear(time_dim, width), nn.SiLU(), nn.Linear(width, width))
         self.label = nn.Embedding(n_classes + 1, width) if n_classes else None
         self.inp = nn.Linear(n_features, width)
-        self.blocks = nn.ModuleList(_ResidualBlock(width, width) for _ in range(depth))
+        self.blocks = nn.ModuleList(_ResidualBlock(width) for _ in range(depth))
         self.out = nn.Sequential(nn.LayerNorm(width), nn.SiLU(), nn.Linear(width, n_features))
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        c = self.time(timestep_embedding(t, self.time_dim))
-        if self.label is not None and labels is not None:
-            c = c + self.label(labels)
+        use_labels = self.label is not None and labels is not None
+        key = t * (self.n_classes + 1) + labels if use_labels else t
+        unique, inverse = torch.unique(key, return_inverse=True)
+        t_unique = unique // (self.n_classes + 1) if use_labels else unique
+        c = self.time(timestep_embedding(t_unique, self.time_dim))
+        if use_labels:
+            c = c + self.label(unique % (self.n_classes + 1))
         h = self.inp(x)
         for block in self.blocks:
-            h = block(h, c)
+            h = block(h, block.condition(c)[inverse])
         return self.out(h)

@@ -1,11 +1,16 @@
-"""Entry point ``generative`` of the ``sc_toolkit`` group: registers the ``wgan-gp`` generator."""
+"""Entry point ``generative`` of the ``sc_toolkit`` group: registers ``wgan-gp``, ``lim-wgan``,
+``vae`` and ``diffusion`` (torch is imported only when they train or sample)."""
 
 from sc_toolkit import hookimpl
 
 
 @hookimpl
 def register_generators(register):
-    """Register :class:`~sctk_generative.wgan.WGANGP` (torch is imported only when it trains)."""
+    """Register the generators of this plugin."""
+    from .diffusion import Diffusion
+    from .lim import LimWGAN
+    from .vae import VAE
     from .wgan import WGANGP
 
-    register(WGANGP)
+    for cls in (WGANGP, LimWGAN, VAE, Diffusion):
+        register(cls)
