@@ -6,7 +6,7 @@ negatives). Prints accuracy and ROC-AUC (pooled out-of-fold, and mean +- std ove
 LightGBM + XGBoost + kNN probability blend whose boosting rounds, kNN k and blend weights are
 chosen per outer fold on an inner grouped hold-out of the training rows by log loss (see
 ``composition_common.tuned_ensemble``), predicted class = P(Tc > 10 K) >= 0.5; beside Stanev 2018
-(Magpie-style features + random forest, ~92 % accuracy, 85/15 random split of 16,414 entries) and
+(Magpie-style features + random forest, ~92 % accuracy, random ungrouped split of the 16,414 entries) and
 the majority-class baseline.
 
     .venv/bin/python benchmarks/composition_stanev_classifier.py [--folds 5] [--quick]

@@ -3,8 +3,8 @@
 Prints RMSE, MAE and R2 (pooled over the out-of-fold predictions, and the mean +- std over folds)
 of a LightGBM + XGBoost + kNN ensemble whose hyper-parameters (boosting rounds, log target or not,
 kNN k, blend weights) are chosen per outer fold on an inner grouped hold-out of the training rows
-(see ``composition_common.tuned_ensemble``), beside Hamidieh 2018 (XGBoost, random 25 % test
-split, RMSE ~9.5 K, R2 ~0.92), the median-of-training baseline, and earlier figures measured in this
+(see ``composition_common.tuned_ensemble``), beside Hamidieh 2018 (XGBoost, random ungrouped
+train/test splits, RMSE ~9.5 K, R2 ~0.92), the median-of-training baseline, and earlier figures measured in this
 repository under the same protocol. All 21,263 rows are kept (including the 1,909 oxygen-unknown
 cuprates), as in Hamidieh's table; folds are grouped by ``composition_key`` (about 27 % of rows
 repeat a composition).
