@@ -102,6 +102,47 @@ def resume(run_dir: Path) -> None:
 
 
 @app.command()
+def evaluate(
+    run_dir: Path,
+    n_samples: Annotated[int, typer.Option(help="fresh samples to draw from the run's generator")] = 100_000,
+    classifier: Annotated[str | None, typer.Option(help="predictor for the superconductor fraction")] = None,
+    regressor: Annotated[str | None, typer.Option(help="predictor for the Tc distribution")] = None,
+    embedding: Annotated[str, typer.Option(help="tsne, pca or none")] = "tsne",
+) -> None:
+    """Evaluate a run's generator the papers' way; results go to metrics.json and report.html."""
+    from .evaluate import evaluate_run, write_evaluation
+    from .report import write_report
+
+    _require_run(run_dir)
+    result = evaluate_run(run_dir, n_samples=n_samples, registry=_registry(), classifier=classifier,
+                          regressor=regressor, embedding=embedding)
+    write_evaluation(run_dir, result)
+    table = Table(title=f"evaluation of {n_samples} samples")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in result["metrics"].items():
+        if isinstance(value, dict) and isinstance(value.get("value"), (int, float)):
+            table.add_row(key, f"{value['value']:.4g}")
+    out.print(table)
+    out.print(f"report: {write_report(run_dir)}")
+
+
+@app.command()
+def report(run_dir: Path) -> None:
+    """(Re)write a run's self-contained report.html."""
+    from .report import write_report
+
+    _require_run(run_dir)
+    out.print(f"report: {write_report(run_dir)}")
+
+
+def _require_run(run_dir: Path) -> None:
+    if not (run_dir / "manifest.json").is_file():
+        raise UserError(f"{run_dir} is not a run directory (no manifest.json)",
+                        hint="give a directory that `sctk run` created")
+
+
+@app.command()
 def predict(
     run_dir: Path,
     formulas: Annotated[list[str] | None, typer.Argument(help="formulas to predict")] = None,

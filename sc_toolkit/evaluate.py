@@ -40,7 +40,7 @@ import pandas as pd
 
 from .chem import Compositions, superconductor_class
 from .errors import UserError
-from .metrics import group_holdout
+from .saved import PREDICTORS_DIR, load_predictor, saved_component, saved_names
 
 #: Version of the evaluation's definitions (bump when a definition changes).
 EVALUATION_VERSION = 1
@@ -124,7 +124,7 @@ def evaluate_run(
     with clock("load"):
         generator = _load(registry, "generator", generator_dir / "generator")
         encoder = _load(registry, "encoder", generator_dir / "encoder")
-        training = pd.read_parquet(run_dir / "training.parquet") if (run_dir / "training.parquet").exists() else None
+        training = _generator_training(run_dir)
         if supercon is None:
             from .data import load
 
@@ -261,6 +261,12 @@ class _Clock:
         return _Timer()
 
 
+def _generator_training(run_dir: Path) -> pd.DataFrame | None:
+    """The rows the run's generator learned from (saved by the runner)."""
+    path = run_dir / "generator_training.parquet"
+    return pd.read_parquet(path) if path.exists() else None
+
+
 def _read_resolved(run_dir: Path) -> dict[str, Any]:
     for name in ("resolved.toml", "recipe.toml"):
         path = run_dir / name
@@ -378,43 +384,35 @@ def _recovery(distinct_keys: np.ndarray, training: pd.DataFrame | None, supercon
 
 
 def _predictors(run_dir: Path, resolved: dict[str, Any]) -> list[dict[str, Any]]:
-    """The run's saved predictors: name, directory, recipe entry (may be empty)."""
+    """The run's saved predictors: name, task, recipe entry (may be empty)."""
     entries = {p.get("name"): p for p in resolved.get("predictors", []) if isinstance(p, dict)}
-    root = run_dir / "models" / "predictors"
     found = []
-    if root.is_dir():
-        for directory in sorted(root.iterdir()):
-            if (directory / "predictor" / "component.json").exists() and (directory / "encoder" / "component.json").exists():
-                found.append({"name": directory.name, "dir": directory, "recipe": entries.get(directory.name, {})})
+    for name in saved_names(run_dir):
+        _, _, params = saved_component(run_dir / PREDICTORS_DIR / name / "predictor")
+        found.append({"name": name, "task": params.get("task", "regression"), "recipe": entries.get(name, {})})
     return found
 
 
-def _predict(registry, info: dict[str, Any], compositions: Compositions):
-    encoder = _load(registry, "encoder", info["dir"] / "encoder")
-    model = _load(registry, "predictor", info["dir"] / "predictor")
-    return model, (model.predict(encoder.encode(compositions)) if len(compositions) else np.zeros(0))
+def _predict(run_dir: Path, registry, info: dict[str, Any], compositions: Compositions):
+    saved = load_predictor(run_dir, info["name"], registry)
+    X = saved.encoder.encode(compositions) if len(compositions) else None
+    return saved.model, (saved.model.predict(X) if X is not None else np.zeros(0))
 
 
-def _pick(registry, predictors, task: str, wanted: str | None):
-    for info in predictors:
-        if wanted is not None and info["name"] != wanted:
-            continue
-        header = json.loads((info["dir"] / "predictor" / "component.json").read_text())
-        if header.get("params", {}).get("task", "regression") == task:
-            return info
-    return None
+def _pick(predictors, task: str, wanted: str | None):
+    return next((p for p in predictors if p["task"] == task and wanted in (None, p["name"])), None)
 
 
 def _predicted_superconductor(run_dir, resolved, predictors, registry, wanted, unique_compositions,
                               inverse, n_decoded) -> dict[str, Any]:
     out: dict[str, Any] = {"definition": DEFINITIONS["predicted_superconductor"]}
-    info = _pick(registry, predictors, "classification", wanted)
+    info = _pick(predictors, "classification", wanted)
     if info is None:
         return out | {"value": None, "rho": None, "available": False,
                       "reason": "the run has no classification predictor (add one, e.g. target tc with a "
                       "threshold, to estimate the superconducting fraction)"}
-    model, predicted = _predict(registry, info, unique_compositions)
-    rates, source = _rates(run_dir, resolved, info, registry)
+    model, predicted = _predict(run_dir, registry, info, unique_compositions)
+    rates, source = _rates(run_dir, info)
     positive = rates.get("positive_label", 1) if rates else 1
     said = (np.asarray(predicted) == positive)[inverse] if len(inverse) else np.zeros(0, bool)
     p = float(said.mean()) if len(said) else None
@@ -431,44 +429,21 @@ def _predicted_superconductor(run_dir, resolved, predictors, registry, wanted, u
     }
 
 
-def _rates(run_dir: Path, resolved: dict[str, Any], info: dict[str, Any], registry):
-    """Hold-out tp/fp rates: from metrics.json when the runner stored them, else by refitting the
-    predictor on the run's own hold-out split (same seed, fraction and grouping as the runner)."""
+def _rates(run_dir: Path, info: dict[str, Any]):
+    """The classifier's hold-out tp/fp rates, stored by the runner in metrics.json."""
     metrics = _read_json(run_dir / "metrics.json")
     stored = (metrics.get("predictors", {}).get(info["name"], {}) or {}).get("rates")
     if stored and stored.get("tp_rate") is not None:
-        return stored, "metrics.json (runner's hold-out split)"
-    recipe = info["recipe"]
-    path = run_dir / "training.parquet"
-    if not recipe.get("use") or not recipe.get("encoder") or not path.exists():
-        return None, "unavailable: no stored rates and the predictor cannot be refitted from this run"
-    training = pd.read_parquet(path)
-    target = recipe.get("target", "tc")
-    if target not in training.columns:
-        return None, f"unavailable: training table has no column '{target}'"
-    table = training[training[target].notna()].reset_index(drop=True)
-    y = table[target].to_numpy()
-    if recipe.get("threshold") is not None:
-        y = (y > recipe["threshold"]).astype(int)
-    seed = int(resolved.get("run", {}).get("seed", 0))
-    test = group_holdout(table["composition_key"].to_numpy(), float(recipe.get("holdout", 0.2)), seed)
-    if not test.any() or test.all():
-        return None, "unavailable: the hold-out split is empty"
-    compositions = Compositions.from_formulas(table["formula"])
-    enc_ref = recipe["encoder"]
-    encoder = registry.get("encoder", enc_ref["use"])(enc_ref.get("params", {})).fit(compositions[~test])
-    model = registry.get("predictor", recipe["use"])(recipe.get("params", {}))
-    model.fit(encoder.encode(compositions[~test]), y[~test])
-    rates = classifier_rates(y[test], model.predict(encoder.encode(compositions[test])))
-    return rates, "recomputed: predictor refitted on the run's hold-out split (seed, fraction and grouping as the runner)"
+        return stored, "metrics.json (the runner's hold-out split)"
+    return None, "unavailable: the run stored no hold-out rates for this classifier"
 
 
 def _predicted_tc(run_dir, predictors, registry, wanted, unique_compositions, inverse, training) -> dict[str, Any]:
     out: dict[str, Any] = {"definition": DEFINITIONS["predicted_tc"]}
-    info = _pick(registry, predictors, "regression", wanted)
+    info = _pick(predictors, "regression", wanted)
     if info is None:
         return out | {"available": False, "reason": "the run has no regression predictor"}
-    _, predicted = _predict(registry, info, unique_compositions)
+    _, predicted = _predict(run_dir, registry, info, unique_compositions)
     values = np.asarray(predicted, dtype=float)[inverse] if len(inverse) else np.zeros(0)
     target = info["recipe"].get("target", "tc")
     train_values = (pd.to_numeric(training[target], errors="coerce").dropna().to_numpy()

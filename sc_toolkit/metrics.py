@@ -44,17 +44,11 @@ def roc_auc(y_true: np.ndarray, score: np.ndarray) -> float:
 
 
 def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray | None) -> dict[str, float]:
-    """Accuracy; for binary labels also the true- and false-positive rates (what ScGAN's corrected
-    fraction rho = (p - fpr) / (tpr - fpr) needs) and the ROC-AUC of the positive-class probability."""
+    """Accuracy, and ROC-AUC of the positive-class probability for binary labels."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     out = {"accuracy": float(np.mean(y_true == y_pred))}
-    if len(np.unique(y_true)) == 2:
-        positive = y_true == np.max(y_true)
-        predicted = y_pred == np.max(y_true)
-        out["tpr"] = float(predicted[positive].mean())
-        out["fpr"] = float(predicted[~positive].mean())
-        if proba is not None:
-            out["roc_auc"] = roc_auc(positive, proba)
+    if proba is not None and len(np.unique(y_true)) == 2:
+        out["roc_auc"] = roc_auc(y_true == np.max(y_true), proba)
     return out
 
 

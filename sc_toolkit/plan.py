@@ -20,6 +20,7 @@ from .recipe import (
     SECTIONS,
     CandidatesSection,
     ComponentRef,
+    EvaluateSection,
     DataSection,
     FilterStep,
     GeneratorSection,
@@ -80,12 +81,19 @@ class Plan:
     generator: GeneratorSection | None = None
     generator_step: Step | None = None
     generator_encoder: Step | None = None
+    generator_filters: list[Step] = field(default_factory=list)
     predictors: list[PredictorPlan] = field(default_factory=list)
     filters: list[Step] = field(default_factory=list)
     predict_before: int = 0
     rank: RankSection | None = None
     quick: QuickSection | None = None
     candidates: CandidatesSection | None = None
+    evaluate: EvaluateSection | None = None
+
+    @property
+    def evaluation_samples(self) -> int:
+        n = self.evaluate.n_samples
+        return min(n, self.quick.n_samples) if self.quick else n
 
     @property
     def screens(self) -> bool:
@@ -100,7 +108,7 @@ class Plan:
             out["generator"] = _drop_none(
                 self.generator.model_dump()
                 | _ref(self.generator_step)
-                | {"encoder": _ref(self.generator_encoder)}
+                | {"encoder": _ref(self.generator_encoder), "filters": [_ref(f) for f in self.generator_filters]}
             )
         if self.candidates:
             out["candidates"] = _drop_none(self.candidates.model_dump())
@@ -115,6 +123,8 @@ class Plan:
             out["filters"] = [_ref(s) | {"name": s.label} for s in self.filters]
         if self.rank:
             out["rank"] = self.rank.model_dump()
+        if self.evaluate:
+            out["evaluate"] = _drop_none(self.evaluate.model_dump())
         return out
 
     def describe(self) -> list[str]:
@@ -131,7 +141,9 @@ class Plan:
             lines.append(f"encode    {self.generator_encoder.describe()} (invertible)")
             cond = f", label column '{g.label}'" if g.label else ""
             start = f", starting from {self.generator.init_from}" if self.generator.init_from else ""
-            lines.append(f"train     {self.generator_step.describe()}{cond}{start}")
+            rows = ("; on rows passing " + ", ".join(f.describe() for f in self.generator_filters)
+                    if self.generator_filters else "")
+            lines.append(f"train     {self.generator_step.describe()}{cond}{start}{rows}")
             n = self.quick.n_samples if self.quick else g.n_samples
             lines.append(f"sample    {n} compositions" + (f" of class '{g.condition}'" if g.condition else ""))
         if self.candidates:
@@ -159,6 +171,10 @@ class Plan:
         if self.rank:
             order = "descending" if self.rank.descending else "ascending"
             lines.append(f"rank      by {self.rank.by} ({order}), show top {self.rank.top}")
+        if self.evaluate:
+            lines.append(f"evaluate  {self.evaluation_samples} fresh samples: validity, uniqueness, novelty, "
+                         "predicted superconductors, classes, recovery, Tc, embedding")
+        lines.append("report    report.html")
         return [f"{i + 1}. {line}" for i, line in enumerate(lines)]
 
 
@@ -265,10 +281,14 @@ def make_plan(raw: dict[str, Any], registry: Registry, *, quick: bool = False, s
                 data_filters.append(step)
 
     generator = generator_step = generator_encoder = None
+    generator_filters: list[Step | None] = []
     if "generator" in raw:
         generator = v.section(raw["generator"], "generator", GeneratorSection, "generator")
     if generator:
-        generator_step = v.step(generator, "generator", "generator", inherited)
+        generator_step = v.step(ComponentRef(use=generator.use, params=generator.params), "generator",
+                                "generator", inherited)
+        generator_filters = [v.step(ref, "filter", f"generator.filters.{j}", inherited, ref.name)
+                             for j, ref in enumerate(generator.filters)]
         generator_encoder = v.step(generator.encoder, "encoder", "generator.encoder", inherited)
         if generator_encoder and not generator_encoder.entry.cls.invertible:
             invertible = [e.name for e in registry.entries("encoder") if e.cls.invertible]
@@ -347,6 +367,17 @@ def make_plan(raw: dict[str, Any], registry: Registry, *, quick: bool = False, s
         v.problem("filters" if filters else "rank", "filters and ranking act on candidates, but the recipe "
                   "has neither [generator] nor [candidates]", "add one of them, or remove these sections")
 
+    evaluate = v.section(raw["evaluate"], "evaluate", EvaluateSection, "evaluate") if "evaluate" in raw else None
+    if evaluate and "generator" not in raw:
+        v.problem("evaluate", "[evaluate] measures a generator's samples, but the recipe has no [generator]",
+                  "remove [evaluate] or add a [generator]")
+    names = {p.section.name: p.task for p in predictors}
+    for key, task in (("classifier", "classification"), ("regressor", "regression")):
+        wanted = getattr(evaluate, key, None) if evaluate else None
+        if wanted is not None and names.get(wanted) != task:
+            v.problem(f"evaluate.{key}", f"no {task} predictor named '{wanted}'",
+                      did_you_mean(wanted, [n for n, t in names.items() if t == task]))
+
     quick_section = None
     if "quick" in raw:
         quick_section = v.section(raw["quick"], "quick", QuickSection, "quick")
@@ -354,8 +385,8 @@ def make_plan(raw: dict[str, Any], registry: Registry, *, quick: bool = False, s
         quick_section = QuickSection()
     if v.problems:
         raise RecipeError(v.problems, source=source)
-    return Plan(raw, run, data, data_filters, generator, generator_step, generator_encoder, predictors,
-                filters, predict_before, rank, quick_section if quick else None, candidates)
+    return Plan(raw, run, data, data_filters, generator, generator_step, generator_encoder, generator_filters,
+                predictors, filters, predict_before, rank, quick_section if quick else None, candidates, evaluate)
 
 
 def _check_init_from(v: _Validator, generator: GeneratorSection) -> None:

@@ -9,6 +9,7 @@ A recipe has these tables (all but ``[run]`` and ``[data]`` optional)::
     [candidates]   dataset or path: materials to screen instead of generated ones
     [[filters]]    use, params, name             (applied to the candidates, in order)
     [rank]         by, descending, top
+    [evaluate]     n_samples, classifier, regressor, embedding   (the generator papers' metrics)
     [quick]        rows, n_samples, set = {"dotted.key" = value}   (what --quick changes)
 
 This module only parses and edits recipe text; :mod:`sc_toolkit.plan` validates a recipe against
@@ -20,7 +21,7 @@ from __future__ import annotations
 import copy
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -62,6 +63,7 @@ class GeneratorSection(ComponentRef):
     condition: str | None = Field(None, description="label to sample (conditional generators)")
     init_from: str | None = Field(None, description="run (or run name) whose trained generator and encoder "
                                   "this one starts from: transfer learning")
+    filters: list[FilterStep] = Field(default_factory=list, description="filters selecting the generator's training rows")
 
 
 class PredictorSection(_Strict):
@@ -79,6 +81,13 @@ class PredictorSection(_Strict):
 class CandidatesSection(_Strict):
     dataset: str | None = Field(None, description="registered dataset whose rows are screened")
     path: str | None = Field(None, description="a CSV file ('formula' column, optional 'cif') to screen")
+
+
+class EvaluateSection(_Strict):
+    n_samples: int = Field(100_000, gt=0, description="fresh samples evaluated the papers' way (--quick: at most quick.n_samples)")
+    classifier: str | None = Field(None, description="predictor giving the superconductor fraction (default: first classifier)")
+    regressor: str | None = Field(None, description="predictor giving the Tc distribution (default: first regressor)")
+    embedding: Literal["tsne", "pca", "none"] = Field("tsne", description="2-D map of generated vs training compositions")
 
 
 class RankSection(_Strict):
@@ -101,6 +110,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "candidates": CandidatesSection,
     "filters": FilterStep,
     "rank": RankSection,
+    "evaluate": EvaluateSection,
     "quick": QuickSection,
 }
 REQUIRED_SECTIONS = ("run", "data")

@@ -18,6 +18,8 @@ import pandas as pd
 from .chem import Compositions, reduced_formula
 from .components import Component
 from .errors import DataError, SctkError, StepError, UserError
+from .evaluate import classifier_rates, evaluate_run
+from .report import write_report
 from .metrics import classification_report, group_holdout, regression_report
 from .plan import Plan, PredictorPlan, Step
 from .recipe import dumps_toml
@@ -26,6 +28,8 @@ from .run import RunContext, base_manifest, device_used, new_run_dir
 from .saved import PREDICTORS_DIR, load_predictor, materials_of, resolve_run, subset
 
 REJECTED_EMPTY = "decode: no element left"
+#: The rows a generator learned from (the training table after the generator's own filters).
+GENERATOR_TRAINING = "generator_training.parquet"
 
 
 @dataclass
@@ -80,11 +84,21 @@ class _Runner:
         if candidates is not None:
             self.step("filter and predict", lambda: self.screen(candidates, training))
             accepted = self.step("rank", lambda: self.rank(candidates))
+        if self.plan.evaluate:
+            self.step("evaluate", self.evaluate)
         self.run.manifest["device"] = {"requested": self.plan.run.device, "used": device_used()}
         self.run.manifest["finished"] = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
         self.run.write_json("metrics.json", self.metrics)
         self.run.write_manifest()
+        self.step("report", lambda: write_report(self.run.directory))
         return RunResult(self.run.directory, candidates, accepted, self.metrics)
+
+    def evaluate(self) -> None:
+        settings = self.plan.evaluate
+        self.run.write_json("metrics.json", self.metrics)
+        self.metrics["evaluation"] = evaluate_run(
+            self.run.directory, n_samples=self.plan.evaluation_samples, registry=self.registry, run=self.run,
+            embedding=settings.embedding, classifier=settings.classifier, regressor=settings.regressor)
 
     def step(self, name: str, action):
         with self.run.step(name) as record:
@@ -192,7 +206,9 @@ class _Runner:
             if p.task == "classification":
                 proba = model.predict_proba(X_test)
                 positive = proba[:, -1] if proba.shape[1] == 2 else None
-                report |= classification_report(y[~test], y[test], model.predict(X_test), positive)
+                labels = model.predict(X_test)
+                report |= classification_report(y[~test], y[test], labels, positive)
+                report["rates"] = classifier_rates(y[test], labels)  # for ScGAN's corrected fraction rho
             else:
                 report |= regression_report(y[~test], y[test], model.predict(X_test))
         encoder = p.encoder.build().fit(materials)
@@ -231,6 +247,8 @@ class _Runner:
         if (model_dir / "generator" / "component.json").exists():
             self.run.log("generator loaded from a previous attempt of this run")
             return generator_cls.load(model_dir / "generator"), encoder_cls.load(model_dir / "encoder")
+        training = self.select(training, plan.generator_filters)
+        training.to_parquet(self.run.directory / GENERATOR_TRAINING)
         compositions = Compositions.from_formulas(training["formula"])
         if plan.generator.init_from:  # transfer learning: the saved encoder's space, the saved weights
             source = resolve_run(plan.generator.init_from) / "models" / "generator"

@@ -51,7 +51,7 @@ def test_quick_run_writes_a_complete_run_directory(quick_run):
     assert manifest["device"] == {"requested": "auto", "used": "cpu"} and manifest["finished"]
     steps = {s["step"]: s for s in manifest["steps"]}
     assert all(s["status"] == "done" and s["seconds"] >= 0 for s in steps.values())
-    assert steps["load data"]["rows_out"] == 1500 and steps["sample"]["rows_out"] == 2000
+    assert steps["load data"]["rows_out"] == 3000 and steps["sample"]["rows_out"] == 2000
     smact = manifest["provenance"]["filters.3"]
     assert smact["smact"] and "oxidation_states_set" in json.dumps(smact)
     metrics = json.loads((quick_run / "metrics.json").read_text())

@@ -6,6 +6,7 @@ import tomllib
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from sc_toolkit.errors import UserError
@@ -16,13 +17,6 @@ from sc_toolkit.runner import execute, start_run
 
 RECIPE = Path(__file__).parents[1] / "recipes" / "cuprate_gan.toml"
 N = 1500
-
-#: A classifier the runner trains beside the Tc regressor, so that rho can be measured.
-CLASSIFIER = {
-    "name": "high_tc", "use": "knn", "target": "tc", "threshold": 60.0, "holdout": 0.2,
-    "params": {"task": "classification", "n_neighbors": 5}, "encoder": {"use": "element-fractions"},
-}
-
 
 @pytest.fixture(scope="module")
 def registry():
@@ -35,7 +29,6 @@ def run_dir(tmp_path_factory, data_dir, registry):
     raw["run"]["output_dir"] = str(tmp_path_factory.mktemp("runs"))
     raw["quick"] |= {"n_samples": 300, "rows": 400}
     raw["quick"]["set"]["generator.params.epochs"] = 20  # metrics need a generator, not a good one
-    raw["predictors"].append(CLASSIFIER)
     plan = make_plan(raw, registry, quick=True)
     directory = start_run(plan, RECIPE.read_text())
     execute(plan, registry, directory)
@@ -83,8 +76,8 @@ def test_smact_both_ways_with_version(result):
 
 def test_rho_is_scgans_correction_with_hold_out_rates(result):
     m = result["metrics"]["predicted_superconductor"]
-    assert m["available"] and m["predictor"] == "high_tc" and m["label"] == "tc > 60.0"
-    assert m["rates_source"].startswith("recomputed")  # the runner does not store rates (yet)
+    assert m["available"] and m["predictor"] == "superconductor" and m["label"] == "tc > 0.0"
+    assert m["rates_source"].startswith("metrics.json")  # the runner's hold-out rates
     assert m["rates"]["n_positive"] > 0 and m["rates"]["n_negative"] > 0
     tp, fp, p = m["tp_rate"], m["fp_rate"], m["value"]
     assert 0 <= tp <= 1 and 0 <= fp <= 1 and 0 <= p <= 1
@@ -95,7 +88,7 @@ def test_rho_is_scgans_correction_with_hold_out_rates(result):
 def test_rates_stored_by_the_runner_are_used(run_dir, registry, tmp_path):
     metrics = json.loads((run_dir / "metrics.json").read_text())
     rates = {"tp_rate": 0.9, "fp_rate": 0.2, "n_positive": 10, "n_negative": 10, "positive_label": 1}
-    metrics["predictors"]["high_tc"]["rates"] = rates
+    metrics["predictors"]["superconductor"]["rates"] = rates
     copy = tmp_path / "run"
     import shutil
 
@@ -115,20 +108,21 @@ def test_classifier_rates_and_bayesian_fraction():
     assert classifier_rates([1, 1], [1, 0])["fp_rate"] is None
 
 
-def test_classes_recovery_and_tc(result):
+def test_classes_recovery_and_tc(result, run_dir):
     m = result["metrics"]
     for scheme in ("scgan", "lim"):
         assert math.isclose(sum(m["class_distribution"][scheme]["generated"].values()), 1.0)
     assert m["class_distribution"]["scgan"]["training"] == {"cuprate": 1.0}  # the recipe trains on cuprates
     assert set(m["class_distribution"]["lim"]["training"]) <= {"cuprate", "both"}
     rec = m["recovery"]
-    # 400 of SuperCon's ~4,100 cuprates with Tc > 0 trained the run: the others are held out
+    # the generator learned from the cuprates among 400 SuperCon rows: the other ~4,000 are held out
     assert rec["available"] and rec["classes"] == ["cuprate"] and rec["n_held_out"] > 3000
     assert 0.0 <= rec["value"] <= 1.0 and rec["count"] == round(rec["value"] * rec["n_held_out"])
     tc = m["predicted_tc"]
     assert tc["available"] and tc["predictor"] == "tc"
     assert sum(tc["histogram"]["generated"]) == m["decoded"]["count"]
-    assert sum(tc["histogram"]["training"]) == 400
+    learned = pd.read_parquet(run_dir / "generator_training.parquet")
+    assert sum(tc["histogram"]["training"]) == len(learned) and (learned["class"] == "cuprate").all()
     assert len(tc["histogram"]["edges"]) == len(tc["histogram"]["generated"]) + 1
     assert tc["summary"]["max"] >= tc["summary"]["median"]
 

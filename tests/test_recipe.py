@@ -94,7 +94,7 @@ def test_filter_on_a_prediction_runs_after_predicting(recipe):
     assert plan.predict_before == 1
     lines = plan.describe()
     assert lines.index(next(x for x in lines if "predict " in x)) < lines.index(
-        next(x for x in lines if "threshold" in x and "tc_pred" in x))
+        next(x for x in lines if "filter    threshold" in x))
 
 
 def test_condition_needs_a_label_and_threshold_needs_classification(recipe):
@@ -118,7 +118,7 @@ def test_duplicate_labels_are_refused(recipe):
     recipe["predictors"].append(copy.deepcopy(recipe["predictors"][0]))
     found = problems(recipe)
     assert "two filters are labelled 'unique'" in found["filters"][0]
-    assert "two predictors are named 'tc'" in found["predictors.1.name"][0]
+    assert "two predictors are named 'tc'" in found["predictors.2.name"][0]
 
 
 def test_all_problems_are_reported_at_once(recipe):

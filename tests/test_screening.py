@@ -35,7 +35,7 @@ def test_predictor_only_recipe_reports_metrics_beside_baselines(tc_run):
     assert set(metrics) == {"tc", "above_10k", "superconductor"}
     assert metrics["tc"]["model"]["mae"] < metrics["tc"]["baseline_median"]["mae"]
     above = metrics["above_10k"]
-    assert above["label"] == "tc > 10.0" and 0 <= above["model"]["fpr"] <= 1 and 0 <= above["model"]["tpr"] <= 1
+    assert above["label"] == "tc > 10.0" and 0 <= above["rates"]["fp_rate"] < above["rates"]["tp_rate"] <= 1
     assert above["model"]["roc_auc"] > above["baseline_majority"]["roc_auc"] == 0.5
     assert not (tc_run / "accepted.csv").exists()
 

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Mapping
 
 from ..errors import FormulaError
-from .elements import ELECTRONEGATIVITY, INDEX, SYMBOLS
+from .elements import ELECTRONEGATIVITY, INDEX
 
 _TOKEN = re.compile(r"([A-Z][a-z]?)|(\d+\.\d*|\.\d+|\d+)|([(\[])|([)\]])|(\s+)")
 _CLOSE_FOR = {"(": ")", "[": "]"}

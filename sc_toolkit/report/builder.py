@@ -109,6 +109,12 @@ class _RunFiles:
         return self._get(name, reader)
 
     @property
+    def training(self) -> pd.DataFrame | None:
+        """The rows the generator learned from, else the run's training table."""
+        table = self.table("generator_training.parquet")
+        return table if table is not None else self.table("training.parquet")
+
+    @property
     def recipe(self) -> dict[str, Any]:
         return self.toml("resolved.toml") or self.toml("recipe.toml") or {}
 
@@ -261,7 +267,7 @@ def _regression_target(d: _RunFiles) -> tuple[str | None, str]:
 
 def _tc(d: _RunFiles) -> str:
     name, target = _regression_target(d)
-    training = d.table("training.parquet")
+    training = d.training
     accepted = d.table("accepted.csv")
     candidates = d.table("candidates.parquet")
     evaluation = (d.evaluation.get("metrics") or {}).get("predicted_tc") or {}
@@ -360,7 +366,7 @@ def _periodic(shares: np.ndarray, title: str) -> str:
 
 def _elements(d: _RunFiles) -> str:
     sets = []
-    training = d.table("training.parquet")
+    training = d.training
     if training is not None and "formula" in training.columns:
         sets.append(("training compositions", training["formula"]))
     candidates = d.table("candidates.parquet")
