@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from sc_toolkit.testing import check_component_class
+from sc_toolkit.testing import check_component_class, check_encoder
 from sctk_crystal.graphs import CrystalGraph, radial_basis
 
 
@@ -25,6 +25,11 @@ def test_contract_and_labels(table, small_encoder, graphs):
     again = small_encoder.encode(table)  # from the DataFrame's cif column
     for a, b in zip(graphs, again, strict=True):
         assert torch.equal(a.edge_index, b.edge_index) and torch.equal(a.edge_attr, b.edge_attr)
+
+
+def test_encoder_contract_on_graph_lists(table):
+    graphs = check_encoder(CrystalGraph(cutoff=5.0, max_neighbors=12, n_basis=8), table)
+    assert len(graphs) == len(table)
 
 
 def test_save_load_keeps_the_encoding(tmp_path, structures, graphs):
