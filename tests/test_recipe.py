@@ -156,3 +156,10 @@ def test_unreadable_recipe_files(tmp_path):
     bad.write_text("[run\nname = 1")
     with pytest.raises(UserError, match="invalid TOML"):
         read_recipe(bad)
+
+
+@pytest.mark.parametrize("path", sorted((RECIPE.parent).glob("*.toml")), ids=lambda p: p.name)
+@pytest.mark.parametrize("quick", [False, True], ids=["full", "quick"])
+def test_every_shipped_recipe_validates(path, quick):
+    plan = make_plan(read_recipe(path), default_registry(), quick=quick, source=str(path))
+    assert plan.describe()
