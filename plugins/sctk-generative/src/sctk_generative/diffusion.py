@@ -10,7 +10,6 @@ import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from sc_toolkit import Params as BaseParams
-from sc_toolkit import UserError
 from sc_toolkit.progress import progress
 
 from ._common import (
