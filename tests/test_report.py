@@ -70,7 +70,7 @@ def quick_run(output_dir: Path, registry, *, generator: bool = True) -> Path:
     raw["quick"] |= {"n_samples": 300, "rows": 400}
     raw["quick"]["set"]["generator.params.epochs"] = 20
     if not generator:  # a predictor-only recipe: a cheap kNN Tc model, nothing generated
-        for key in ("generator", "filters", "rank"):
+        for key in ("generator", "filters", "rank", "evaluate"):
             raw.pop(key)
         raw["quick"]["set"] = {}
         raw["predictors"] = [{"name": "tc", "use": "knn", "target": "tc", "encoder": {"use": "element-fractions"}}]
@@ -104,7 +104,8 @@ def test_full_report_has_every_section_and_plot(full_report):
     accepted = len(full_report.with_name("accepted.csv").read_text().strip().splitlines()) - 1
     # training, generated (evaluation), and accepted when some candidate passed every filter
     assert sections["tc"].count("<polyline") == 2 + (accepted > 0)
-    assert sections["embedding"].count("<circle") == 200
+    embedding = json.loads(full_report.with_name("metrics.json").read_text())["evaluation"]["embedding"]
+    assert sections["embedding"].count("<circle") == embedding["n_generated"] + embedding["n_training"] > 100
     assert sections["elements"].count('class="ptable"') == 2 + (accepted > 0) and ">Cu<" in sections["elements"]
     assert ("tc_pred" in sections["candidates"]) if accepted else ("No candidate" in sections["candidates"])
     assert "baseline_median" in sections["metrics"] and "smact-valid" in sections["metrics"]
