@@ -190,6 +190,16 @@ def _summary(result, plan) -> None:
         for label, c in generation.get("filters", {}).items():
             line += f" -> {label} {c['kept']}"
         out.print(line + f" -> accepted {generation.get('accepted', 0)}")
+    evaluation = metrics.get("evaluation", {}).get("metrics")
+    if evaluation:
+        shown = [("SMACT-valid", "smact_valid"), ("unique", "uniqueness"), ("novel vs SuperCon", "novelty_supercon"),
+                 ("predicted superconductors", "predicted_superconductor"), ("recovery", "recovery")]
+        parts = [f"{label} {evaluation[key]['value']:.1%}" for label, key in shown
+                 if isinstance(evaluation.get(key, {}).get("value"), (int, float))]
+        rho = evaluation.get("predicted_superconductor", {}).get("rho")
+        if rho is not None:
+            parts.append(f"rho {rho:.1%}")
+        out.print(f"evaluation of {metrics['evaluation']['n_samples']} fresh samples: " + ", ".join(parts))
     if result.accepted is not None and len(result.accepted):
         top = plan.rank.top if plan.rank else 10
         table = Table(title=f"top {min(top, len(result.accepted))} of {len(result.accepted)} accepted candidates")
