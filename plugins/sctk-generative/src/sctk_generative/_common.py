@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field
 
-from sc_toolkit import Generator, StepError, UserError
+from sc_toolkit import Generator, Params, StepError, UserError
 from sc_toolkit.progress import log, resolve_device
 
 CHECKPOINT_FILE = "checkpoint.pt"
@@ -36,22 +36,15 @@ CHECKPOINT_FORMAT = 2
 
 # --------------------------------------------------------------------------------- shared params
 
-def device_field():
-    return Field("auto", description="torch device: 'auto' (CUDA when usable), 'cpu', 'cuda', 'cuda:1', ...")
+class TorchParams(Params):
+    """Parameters every torch generator shares: device, mixed precision, checkpoints, seed."""
 
-
-def amp_field():
-    return Field(True, description="bfloat16 autocast on CUDA (no effect on CPU)")
-
-
-def checkpoint_field(default: int = 25):
-    return Field(
-        default, ge=0, description="write a resumable checkpoint every this many epochs when run by a run (0 = never)"
+    device: str = Field("auto", description="torch device: 'auto' (CUDA when usable), 'cpu', 'cuda', 'cuda:1', ...")
+    amp: bool = Field(True, description="bfloat16 autocast on CUDA (no effect on CPU)")
+    checkpoint_every: int = Field(
+        25, ge=0, description="write a resumable checkpoint every this many epochs when run by a run (0 = never)"
     )
-
-
-def seed_field():
-    return Field(None, description="training seed (None: the run's seed, or 0 without a run)")
+    seed: int | None = Field(None, description="training seed (None: the run's seed, or 0 without a run)")
 
 
 def check_betas(betas: tuple[float, float]) -> tuple[float, float]:

@@ -9,19 +9,15 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
-from sc_toolkit import Params as BaseParams
 from sc_toolkit.progress import progress
 
 from ._common import (
     SAMPLE_BATCH,
     TorchGenerator,
-    amp_field,
+    TorchParams,
     as_float_rows,
     check_betas,
     check_simplex,
-    checkpoint_field,
-    device_field,
-    seed_field,
 )
 
 
@@ -68,7 +64,7 @@ class Diffusion(TorchGenerator):
     networks = ("denoiser",)
     quick: ClassVar[dict[str, Any]] = {"epochs": 3, "sampling_steps": 20}
 
-    class Params(BaseParams):
+    class Params(TorchParams):
         epochs: int = Field(300, ge=1, description="passes over the training rows")
         batch_size: int = Field(256, ge=1, description="rows per batch")
         timesteps: int = Field(1000, ge=2, description="diffusion steps T of the cosine schedule")
@@ -85,10 +81,6 @@ class Diffusion(TorchGenerator):
         output: Literal["simplex", "none"] = Field(
             "simplex", description="'simplex': fraction rows, samples projected onto the simplex; 'none': raw"
         )
-        device: str = device_field()
-        amp: bool = amp_field()
-        checkpoint_every: int = checkpoint_field()
-        seed: int | None = seed_field()
 
         _betas = field_validator("betas")(check_betas)
 

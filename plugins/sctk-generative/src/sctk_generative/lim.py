@@ -13,11 +13,10 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field, field_validator
 
-from sc_toolkit import Params as BaseParams
 from sc_toolkit import UserError
 from sc_toolkit.progress import log, progress
 
-from ._common import TorchGenerator, amp_field, as_float_rows, check_betas, checkpoint_field, device_field, seed_field
+from ._common import TorchGenerator, TorchParams, as_float_rows, check_betas
 
 #: Shape of one ``lim-matrix`` row: (channels onehot/weight, elements H..Pu, rows 0..10).
 LIM_SHAPE = (2, 94, 11)
@@ -67,7 +66,7 @@ class LimWGAN(TorchGenerator):
     networks = ("generator", "critic")
     quick: ClassVar[dict[str, Any]] = {"epochs": 3, "width": 0.25}
 
-    class Params(BaseParams):
+    class Params(TorchParams):
         epochs: int = Field(500, ge=1, description="training epochs (about one critic pass over the data each)")
         batch_size: int = Field(128, ge=1, description="rows per critic and generator batch")
         noise_dim: int = Field(128, ge=1, description="size of the Gaussian noise vector (slides: 128; table: 100)")
@@ -80,10 +79,6 @@ class LimWGAN(TorchGenerator):
         theta_b: float = Field(0.005, ge=0, le=1, description="custom penalty: allowed weight off the chosen row")
         learning_rate: float = Field(1e-3, gt=0, description="Adam learning rate of both networks")
         betas: tuple[float, float] = Field((0.5, 0.9), description="Adam's (beta1, beta2)")
-        device: str = device_field()
-        amp: bool = amp_field()
-        checkpoint_every: int = checkpoint_field()
-        seed: int | None = seed_field()
 
         _betas = field_validator("betas")(check_betas)
 

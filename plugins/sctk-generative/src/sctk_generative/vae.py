@@ -7,22 +7,18 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field, field_validator
 
-from sc_toolkit import Params as BaseParams
 from sc_toolkit import UserError
 from sc_toolkit.progress import progress
 
 from ._common import (
     SAMPLE_BATCH,
     TorchGenerator,
-    amp_field,
+    TorchParams,
     as_float_rows,
     check_betas,
     check_simplex,
     check_widths,
-    checkpoint_field,
-    device_field,
     groups,
-    seed_field,
 )
 
 
@@ -50,7 +46,7 @@ class VAE(TorchGenerator):
     networks = ("vae",)
     quick: ClassVar[dict[str, Any]] = {"epochs": 3}
 
-    class Params(BaseParams):
+    class Params(TorchParams):
         epochs: int = Field(200, ge=1, description="passes over the training rows")
         batch_size: int = Field(128, ge=1, description="rows per batch")
         latent_dim: int = Field(16, ge=1, description="size of the latent code")
@@ -63,10 +59,6 @@ class VAE(TorchGenerator):
             "softmax", description="decoder output: 'softmax' (simplex along the last axis), 'softmax-scaled', "
             "'sigmoid' ([0, 1]) or 'linear'",
         )
-        device: str = device_field()
-        amp: bool = amp_field()
-        checkpoint_every: int = checkpoint_field()
-        seed: int | None = seed_field()
 
         _widths = field_validator("hidden")(check_widths)
         _betas = field_validator("betas")(check_betas)

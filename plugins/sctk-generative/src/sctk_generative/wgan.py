@@ -15,22 +15,18 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field, field_validator
 
-from sc_toolkit import Params as BaseParams
 from sc_toolkit import UserError
 from sc_toolkit.progress import progress
 
 from ._common import (
     CHECKPOINT_FILE,
     TorchGenerator,
-    amp_field,
+    TorchParams,
     as_float_rows,
     check_betas,
     check_simplex,
     check_widths,
-    checkpoint_field,
-    device_field,
     groups,
-    seed_field,
 )
 
 __all__ = ["CHECKPOINT_FILE", "WGANGP"]
@@ -92,7 +88,7 @@ class WGANGP(TorchGenerator):
     networks = ("generator", "critic")
     quick: ClassVar[dict[str, Any]] = {"epochs": 3}
 
-    class Params(BaseParams):
+    class Params(TorchParams):
         epochs: int = Field(300, ge=1, description="training epochs (about one critic pass over the data each)")
         batch_size: int = Field(128, ge=1, description="rows per critic and generator batch")
         noise_dim: int = Field(64, ge=1, description="size of the generator's Gaussian noise vector")
@@ -111,10 +107,6 @@ class WGANGP(TorchGenerator):
             "'softmax-scaled' (softmax times a positive scale along the last axis, e.g. scgan-onehot), "
             "'sigmoid' (values in [0, 1]) or 'linear' (unbounded; scale data to about unit size)",
         )
-        device: str = device_field()
-        amp: bool = amp_field()
-        checkpoint_every: int = checkpoint_field()
-        seed: int | None = seed_field()
 
         _widths = field_validator("hidden")(check_widths)
         _betas = field_validator("betas")(check_betas)
