@@ -23,6 +23,7 @@ own files (torch state dicts, loaded with ``weights_only=True``; never pickled o
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 from abc import ABC, abstractmethod
@@ -74,8 +75,9 @@ class Component(ABC):
 
     @classmethod
     def summary(cls) -> str:
-        """First line of the class docstring."""
-        return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        """First paragraph of the class docstring, on one line."""
+        first = inspect.cleandoc(cls.__doc__ or "").split("\n\n")[0]
+        return " ".join(first.split())
 
     def citations(self) -> list[str]:
         """References a user should cite when this component contributes to a result."""
