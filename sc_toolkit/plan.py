@@ -323,6 +323,8 @@ def make_plan(raw: dict[str, Any], registry: Registry, *, quick: bool = False, s
         else:
             step = v.step(ComponentRef(use=section.use, params=section.params), "predictor", where, inherited)
             encoder = v.step(section.encoder, "encoder", f"{where}.encoder", inherited)
+        if section.threshold is not None and len(section.targets) > 1:
+            v.problem(f"{where}.threshold", "a threshold needs a single target column", "give target as one column")
         if step and section.threshold is not None and getattr(step.params, "task", None) != "classification":
             v.problem(f"{where}.threshold", "a threshold makes class labels, but the predictor's "
                       "task is not 'classification'", 'set params.task = "classification"')

@@ -73,7 +73,15 @@ class PredictorSection(_Strict):
     encoder: ComponentRef | None = Field(None, description="encoder giving the predictor's features")
     from_run: str | None = Field(None, description="run directory whose saved predictor of this name is used, untrained")
     filters: list[FilterStep] = Field(default_factory=list, description="filters selecting this predictor's training rows")
-    target: str = Field("tc", description="training column to predict")
+
+    @property
+    def targets(self) -> list[str]:
+        """The target column(s) as a list."""
+        return [self.target] if isinstance(self.target, str) else list(self.target)
+    target: str | list[str] = Field("tc", description="training column to predict, or several columns "
+                                    "(e.g. ['lambda', 'omega_log'] for a model trained through moments)")
+    score_on: str | None = Field(None, description="column the hold-out predictions are scored against "
+                                 "(default: the target; needed when the target has several columns)")
     threshold: float | None = Field(None, description="classify target > threshold (classification)")
     holdout: float = Field(0.2, ge=0.0, lt=1.0, description="share of composition groups held out")
 

@@ -183,22 +183,28 @@ class _Runner:
         if p.section.from_run:
             self.copy_predictor(p, model_dir)
             return
-        if p.section.target not in training.columns:
-            raise UserError(f"training data has no column '{p.section.target}'",
-                            where=f"predictors.{name}.target",
-                            hint="columns available: " + ", ".join(training.columns))
-        table = self.select(training[training[p.section.target].notna()], p.filters).reset_index(drop=True)
+        targets = p.section.targets
+        scored = p.section.score_on or (targets[0] if len(targets) == 1 else None)
+        for column in targets + ([scored] if scored else []):
+            if column not in training.columns:
+                raise UserError(f"training data has no column '{column}'", where=f"predictors.{name}",
+                                hint="columns available: " + ", ".join(training.columns))
+        table = self.select(training.dropna(subset=targets), p.filters).reset_index(drop=True)
         materials = materials_of(p.encoder.entry.cls, table)
-        y = table[p.section.target].to_numpy()
+        y = table[targets[0]].to_numpy() if len(targets) == 1 else table[targets].to_numpy()
+        truth = None if scored is None else table[scored].to_numpy()
         if p.section.threshold is not None:
-            y = (y > p.section.threshold).astype(int)
+            y = truth = (y > p.section.threshold).astype(int)
         test = group_holdout(table["composition_key"].to_numpy(), p.section.holdout, self.plan.run.seed)
         report: dict[str, Any] = {"n_train": int((~test).sum()), "n_test": int(test.sum()),
                                   "split": f"{p.section.holdout:.0%} of composition groups held out "
-                                           f"(seed {self.plan.run.seed})", "target": p.section.target}
+                                           f"(seed {self.plan.run.seed})", "target": p.section.target,
+                                  "scored_on": scored}
         if p.section.threshold is not None:
             report["label"] = f"{p.section.target} > {p.section.threshold}"
-        if test.any() and (~test).any():
+        if scored is None:
+            report["note"] = "no hold-out metric: the target has several columns; set score_on"
+        elif test.any() and (~test).any():
             train_materials, test_materials = subset(materials, ~test), subset(materials, test)
             encoder = p.encoder.build().fit(train_materials)
             model = p.step.build().fit(encoder.encode(train_materials), y[~test], run=self.run)
@@ -210,7 +216,7 @@ class _Runner:
                 report |= classification_report(y[~test], y[test], labels, positive)
                 report["rates"] = classifier_rates(y[test], labels)  # for ScGAN's corrected fraction rho
             else:
-                report |= regression_report(y[~test], y[test], model.predict(X_test))
+                report |= regression_report(truth[~test], truth[test], model.predict(X_test))
         encoder = p.encoder.build().fit(materials)
         model = p.step.build().fit(encoder.encode(materials), y, run=self.run)
         encoder.save(model_dir / "encoder")

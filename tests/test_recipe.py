@@ -163,3 +163,14 @@ def test_unreadable_recipe_files(tmp_path):
 def test_every_shipped_recipe_validates(path, quick):
     plan = make_plan(read_recipe(path), default_registry(), quick=quick, source=str(path))
     assert plan.describe()
+
+
+def test_a_multi_column_target_cannot_be_thresholded(recipe):
+    recipe["predictors"][1]["target"] = ["tc", "n_entries"]
+    assert "a threshold needs a single target column" in problems(recipe)["predictors.1.threshold"][0]
+    recipe["predictors"][1].pop("threshold")
+    recipe["predictors"][1]["params"]["task"] = "regression"
+    recipe["predictors"][1]["score_on"] = "tc"
+    del recipe["evaluate"]["classifier"]
+    plan = make_plan(recipe, default_registry())
+    assert plan.predictors[1].section.targets == ["tc", "n_entries"]
