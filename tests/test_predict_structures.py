@@ -1,0 +1,54 @@
+"""`sctk predict --cif` scores user structures with a structure model saved in a run."""
+
+import subprocess
+import sys
+import tarfile
+import tomllib
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sc_toolkit.plan import make_plan
+from sc_toolkit.registry import default_registry
+from sc_toolkit.runner import execute, start_run
+
+ROOT = Path(__file__).parents[1]
+SCTK = str(Path(sys.executable).parent / "sctk")
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def structure_run(tmp_path_factory, data_dir) -> Path:
+    raw = tomllib.loads((ROOT / "recipes" / "alpha2f_jarvis.toml").read_text())
+    raw["run"]["output_dir"] = str(tmp_path_factory.mktemp("runs"))
+    raw["quick"]["rows"] = 40
+    registry = default_registry()
+    plan = make_plan(raw, registry, quick=True)
+    directory = start_run(plan, "")
+    execute(plan, registry, directory)
+    return directory
+
+
+def test_predict_reads_cif_files_and_reports_unreadable_ones(structure_run, data_dir, tmp_path):
+    with tarfile.open(data_dir / "bete_net" / "structures_cifs.tar.gz") as archive:
+        members = [m for m in archive.getmembers() if m.isfile() and m.name.endswith(".cif")][:2]
+        paths = []
+        for i, member in enumerate(members):
+            path = tmp_path / f"s{i}.cif"
+            path.write_bytes(archive.extractfile(member).read())
+            paths.append(path)
+    broken = tmp_path / "broken.cif"
+    broken.write_text("data_broken\n_cell_length_a 3.0\n")
+    out = tmp_path / "out.csv"
+    args = [SCTK, "predict", structure_run, "--output", out]
+    for path in [*paths, broken]:
+        args += ["--cif", path]
+    result = subprocess.run(list(map(str, args)), capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(out, keep_default_na=False)
+    assert list(table["source"]) == [str(p) for p in [*paths, broken]]
+    good = table[table["error"] == ""]
+    assert len(good) == 2 and (good["tc_pred"].astype(float) >= 0).all() and (good["tc_std"].astype(float) >= 0).all()
+    assert table.iloc[2]["error"].startswith("unreadable CIF") and "2 of 3 rows predicted" in result.stderr
