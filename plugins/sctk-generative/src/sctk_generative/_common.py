@@ -268,14 +268,22 @@ class TorchGenerator(Generator):
                 log(run, f"{self.name}: resuming from epoch {setup.start} of {p.epochs}")
         return setup
 
-    def _resume(self, setup: Setup, optimizers: dict[str, Any], rngs: dict[str, Any]) -> None:
-        """Load optimiser and generator states from the checkpoint being resumed (if any)."""
-        if setup.saved is None:
-            return
-        for name, optimizer in optimizers.items():
-            optimizer.load_state_dict(setup.saved["optimizers"][name])
-        for name, rng in rngs.items():
-            rng.set_state(setup.saved["rngs"][name])
+    def _start_training(self, setup: Setup, optimizers: dict[str, Any]) -> dict[str, Any]:
+        """The seeded random generators of a training run ("data" on the CPU for shuffling, "noise"
+        on the device), with optimiser and generator states loaded from the checkpoint being
+        resumed (if any)."""
+        import torch
+
+        rngs = {
+            "data": torch.Generator().manual_seed(setup.seed),
+            "noise": torch.Generator(device=setup.device).manual_seed(setup.seed + 1),
+        }
+        if setup.saved is not None:
+            for name, optimizer in optimizers.items():
+                optimizer.load_state_dict(setup.saved["optimizers"][name])
+            for name, rng in rngs.items():
+                rng.set_state(setup.saved["rngs"][name])
+        return rngs
 
     def _end_epoch(self, setup: Setup, epoch: int, row: dict[str, float], bar, optimizers, rngs) -> None:
         """Record ``row`` (losses of epoch ``epoch``, 0-based), show it, stop on a non-finite loss,
@@ -437,3 +445,16 @@ class TorchGenerator(Generator):
                 setattr(self, f"{name}_", module.eval())
             else:
                 setattr(self, f"{name}_", None)
+
+
+class TorchGAN(TorchGenerator):
+    """Base of the generators that sample with a generator network fed noise (+ one-hot label)."""
+
+    def sample(self, n_samples: int, *, condition=None, random_state: int | None = None, run=None) -> np.ndarray:
+        """``n_samples`` float32 rows shaped like the training rows; ``condition`` is a class label or
+        one label per row (conditional fits only); ``random_state`` fixes the samples."""
+        from ._gan import sample_generator
+
+        generator = self._fitted()
+        device, rng, codes = self._sampling(n_samples, condition, random_state)
+        return sample_generator(self, generator, int(n_samples), codes, rng, device)

@@ -117,10 +117,9 @@ class Diffusion(TorchGenerator):
         net = s.nets["denoiser"]
         device, n = s.device, len(s.flat)
         optimizer = self._optimizer(net.parameters(), "adam")
-        data_rng = torch.Generator().manual_seed(s.seed)
-        noise_rng = torch.Generator(device=device).manual_seed(s.seed + 1)
-        optimizers, rngs = {"denoiser": optimizer}, {"data": data_rng, "noise": noise_rng}
-        self._resume(s, optimizers, rngs)
+        optimizers = {"denoiser": optimizer}
+        rngs = self._start_training(s, optimizers)
+        data_rng, noise_rng = rngs["data"], rngs["noise"]
         data = self._to_model(torch.from_numpy(s.flat).to(device))
         labels_all = torch.from_numpy(s.codes).to(device) if s.n_classes else None
         alpha_bar = torch.tensor(cosine_alpha_bar(p.timesteps), dtype=torch.float32, device=device)

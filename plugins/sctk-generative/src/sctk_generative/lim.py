@@ -16,13 +16,13 @@ from pydantic import Field, field_validator
 from sc_toolkit import UserError
 from sc_toolkit.progress import log, progress
 
-from ._common import TorchGenerator, TorchParams, as_float_rows, check_betas
+from ._common import TorchGAN, TorchParams, as_float_rows, check_betas
 
 #: Shape of one ``lim-matrix`` row: (channels onehot/weight, elements H..Pu, rows 0..10).
 LIM_SHAPE = (2, 94, 11)
 
 
-class LimWGAN(TorchGenerator):
+class LimWGAN(TorchGAN):
     """Lim's class-conditional convolutional WGAN-GP over ``lim-matrix`` (n, 2, 94, 11) arrays.
 
     Architecture (the slides' layer table, checked shape by shape): the generator maps noise and a
@@ -132,10 +132,9 @@ class LimWGAN(TorchGenerator):
         generator, critic = s.nets["generator"], s.nets["critic"]
         device, n = s.device, len(s.flat)
         opt_g, opt_c = self._optimizer(generator.parameters()), self._optimizer(critic.parameters())
-        data_rng = torch.Generator().manual_seed(s.seed)
-        noise_rng = torch.Generator(device=device).manual_seed(s.seed + 1)
-        optimizers, rngs = {"generator": opt_g, "critic": opt_c}, {"data": data_rng, "noise": noise_rng}
-        self._resume(s, optimizers, rngs)
+        optimizers = {"generator": opt_g, "critic": opt_c}
+        rngs = self._start_training(s, optimizers)
+        data_rng, noise_rng = rngs["data"], rngs["noise"]
 
         real_all = torch.from_numpy(s.flat).view(n, *LIM_SHAPE).to(device)
         onehot_all = None
@@ -182,16 +181,6 @@ class LimWGAN(TorchGenerator):
         critic.requires_grad_(True)
         self._finish(s)
         return self
-
-    # -------------------------------------------------------------------------------------- sample
-
-    def sample(self, n_samples: int, *, condition=None, random_state: int | None = None, run=None) -> np.ndarray:
-        """``n_samples`` float32 arrays (n, 2, 94, 11); ``condition`` a class label or one per row."""
-        from ._gan import sample_generator
-
-        generator = self._fitted()
-        device, rng, codes = self._sampling(n_samples, condition, random_state)
-        return sample_generator(self, generator, int(n_samples), codes, rng, device)
 
     def citations(self) -> list[str]:
         return [

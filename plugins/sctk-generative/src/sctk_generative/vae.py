@@ -102,10 +102,9 @@ class VAE(TorchGenerator):
         net = s.nets["vae"]
         device, n = s.device, len(s.flat)
         optimizer = self._optimizer(net.parameters(), "adam")
-        data_rng = torch.Generator().manual_seed(s.seed)
-        noise_rng = torch.Generator(device=device).manual_seed(s.seed + 1)
-        optimizers, rngs = {"vae": optimizer}, {"data": data_rng, "noise": noise_rng}
-        self._resume(s, optimizers, rngs)
+        optimizers = {"vae": optimizer}
+        rngs = self._start_training(s, optimizers)
+        data_rng, noise_rng = rngs["data"], rngs["noise"]
         data = torch.from_numpy(s.flat).to(device)
         onehot_all = None
         if s.n_classes:

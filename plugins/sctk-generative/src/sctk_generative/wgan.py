@@ -20,7 +20,7 @@ from sc_toolkit.progress import progress
 
 from ._common import (
     CHECKPOINT_FILE,
-    TorchGenerator,
+    TorchGAN,
     TorchParams,
     as_float_rows,
     check_betas,
@@ -32,7 +32,7 @@ from ._common import (
 __all__ = ["CHECKPOINT_FILE", "WGANGP"]
 
 
-class WGANGP(TorchGenerator):
+class WGANGP(TorchGAN):
     """Wasserstein GAN with gradient penalty (Gulrajani et al. 2017) over encoded materials.
 
     Contract:
@@ -131,10 +131,9 @@ class WGANGP(TorchGenerator):
         generator, critic = s.nets["generator"], s.nets["critic"]
         device, n = s.device, len(s.flat)
         opt_g, opt_c = self._optimizer(generator.parameters()), self._optimizer(critic.parameters())
-        data_rng = torch.Generator().manual_seed(s.seed)
-        noise_rng = torch.Generator(device=device).manual_seed(s.seed + 1)
-        optimizers, rngs = {"generator": opt_g, "critic": opt_c}, {"data": data_rng, "noise": noise_rng}
-        self._resume(s, optimizers, rngs)
+        optimizers = {"generator": opt_g, "critic": opt_c}
+        rngs = self._start_training(s, optimizers)
+        data_rng, noise_rng = rngs["data"], rngs["noise"]
         from ._gan import critic_step
 
         real_all = torch.from_numpy(s.flat).to(device)
@@ -179,17 +178,6 @@ class WGANGP(TorchGenerator):
         critic.requires_grad_(True)
         self._finish(s)
         return self
-
-    # -------------------------------------------------------------------------------------- sample
-
-    def sample(self, n_samples: int, *, condition=None, random_state: int | None = None, run=None) -> np.ndarray:
-        """``n_samples`` float32 rows shaped like the training rows; ``condition`` is a class label or
-        one label per row (conditional fits only); ``random_state`` fixes the samples."""
-        from ._gan import sample_generator
-
-        generator = self._fitted()
-        device, rng, codes = self._sampling(n_samples, condition, random_state)
-        return sample_generator(self, generator, int(n_samples), codes, rng, device)
 
     # ------------------------------------------------------------------------------------ metadata
 
