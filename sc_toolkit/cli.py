@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -256,17 +256,11 @@ def describe(name: str) -> None:
         table = Table(title="parameters")
         for column in ("name", "type", "default", "description"):
             table.add_column(column)
-        for field_name, info in cls.Params.model_fields.items():
-            default = "(required)" if info.is_required() else repr(info.get_default(call_default_factory=True))
-            table.add_row(field_name, _type_name(info.annotation), default, info.description or "")
+        for row in cls.parameters():
+            table.add_row(*row)
         out.print(table)
         if cls.quick:
             out.print("--quick sets: " + ", ".join(f"{k}={v!r}" for k, v in cls.quick.items()))
-
-
-def _type_name(annotation: Any) -> str:
-    text = getattr(annotation, "__name__", None) if not getattr(annotation, "__args__", None) else None
-    return text or str(annotation).replace("typing.", "")
 
 
 @data_app.command("list")

@@ -79,6 +79,20 @@ class Component(ABC):
         first = inspect.cleandoc(cls.__doc__ or "").split("\n\n")[0]
         return " ".join(first.split())
 
+    @classmethod
+    def parameters(cls) -> list[tuple[str, str, str, str]]:
+        """(name, type, default, description) of each parameter, for ``sctk describe`` and the docs."""
+        rows = []
+        for name, info in cls.Params.model_fields.items():
+            annotation = info.annotation
+            if getattr(annotation, "__args__", None) or not hasattr(annotation, "__name__"):
+                type_name = str(annotation).replace("typing.", "")
+            else:
+                type_name = annotation.__name__
+            default = "(required)" if info.is_required() else repr(info.get_default(call_default_factory=True))
+            rows.append((name, type_name, default, info.description or ""))
+        return rows
+
     def citations(self) -> list[str]:
         """References a user should cite when this component contributes to a result."""
         return []

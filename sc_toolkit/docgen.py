@@ -13,12 +13,6 @@ from . import hookspecs
 from .registry import Registry, load_registry
 
 
-def _type_name(annotation) -> str:
-    if getattr(annotation, "__args__", None) or not hasattr(annotation, "__name__"):
-        return str(annotation).replace("typing.", "")
-    return annotation.__name__
-
-
 def _cell(text: str) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
@@ -35,15 +29,13 @@ def components_markdown(registry: Registry) -> str:
         for entry in registry.entries(kind):
             cls = entry.cls
             lines += ["", f"### `{entry.name}`", "", f"Plugin `{entry.plugin}` {entry.version}. {_cell(cls.summary())}", ""]
-            fields = cls.Params.model_fields
-            if not fields:
+            parameters = cls.parameters()
+            if not parameters:
                 lines.append("No parameters.")
                 continue
             lines += ["| parameter | type | default | description |", "|---|---|---|---|"]
-            for field_name, info in fields.items():
-                default = "(required)" if info.is_required() else repr(info.get_default(call_default_factory=True))
-                lines.append(f"| `{field_name}` | {_cell(_type_name(info.annotation))} | `{_cell(default)}` | "
-                             f"{_cell(info.description or '')} |")
+            for name, type_name, default, description in parameters:
+                lines.append(f"| `{name}` | {_cell(type_name)} | `{_cell(default)}` | {_cell(description)} |")
             if cls.quick:
                 lines += ["", "`--quick` sets " + ", ".join(f"`{k} = {v!r}`" for k, v in cls.quick.items()) + "."]
     lines += ["", "## Datasets", "", "| name | kind | licence | citation |", "|---|---|---|---|"]

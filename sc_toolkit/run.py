@@ -4,14 +4,19 @@ Layout of a run directory (never overwritten; ``sctk resume`` continues one in p
 
     recipe.toml          the recipe as given
     resolved.toml        every parameter filled in: `sctk run resolved.toml` reruns it
+    invocation.json      the --set overrides and --quick flag (what `sctk resume` replays)
     manifest.json        versions, seed, device, git commit, per-step timings and row counts
     run.log              what happened, with times
-    metrics.json         hold-out metrics beside baselines, filter counts
+    metrics.json         hold-out metrics beside baselines, filter counts, evaluation
     models/              fitted components (component.json + state files)
     checkpoints/         training checkpoints (resume from here)
+    rejected_rows.csv    source rows reported and skipped while loading the data
     training.parquet     the training table after data filters
-    candidates.parquet   every generated candidate with `rejected_by` (also .csv)
+    generator_training.parquet   the rows the generator learned from
+    history.json         per-epoch generator losses
+    candidates.parquet   every candidate with `rejected_by` (also .csv)
     accepted.csv         accepted candidates, ranked
+    report.html          self-contained report with plots
 """
 
 from __future__ import annotations
