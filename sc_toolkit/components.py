@@ -192,8 +192,13 @@ class Predictor(Component):
         return getattr(self.params, "task", "regression")
 
     @abstractmethod
-    def fit(self, X: np.ndarray, y: np.ndarray, *, run=None) -> Predictor:
-        """Train on features ``X`` and targets ``y``; fitted attributes end in ``_``."""
+    def fit(self, X: np.ndarray, y: np.ndarray, *, groups: np.ndarray | None = None, run=None) -> Predictor:
+        """Train on features ``X`` and targets ``y``; fitted attributes end in ``_``.
+
+        ``groups`` gives each row a group label (the runner passes composition keys): a predictor
+        that holds rows out of its own training (early stopping, out-of-bag validation) keeps each
+        group whole on one side, so its validation never sees a composition it trained on.
+        """
 
     @abstractmethod
     def predict(self, X: np.ndarray, return_std: bool = False):

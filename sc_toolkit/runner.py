@@ -195,7 +195,8 @@ class _Runner:
         truth = None if scored is None else table[scored].to_numpy()
         if p.section.threshold is not None:
             y = truth = (y > p.section.threshold).astype(int)
-        test = group_holdout(table["composition_key"].to_numpy(), p.section.holdout, self.plan.run.seed)
+        groups = table["composition_key"].to_numpy()
+        test = group_holdout(groups, p.section.holdout, self.plan.run.seed)
         report: dict[str, Any] = {"n_train": int((~test).sum()), "n_test": int(test.sum()),
                                   "split": f"{p.section.holdout:.0%} of composition groups held out "
                                            f"(seed {self.plan.run.seed})", "target": p.section.target,
@@ -207,7 +208,7 @@ class _Runner:
         elif test.any() and (~test).any():
             train_materials, test_materials = subset(materials, ~test), subset(materials, test)
             encoder = p.encoder.build().fit(train_materials)
-            model = p.step.build().fit(encoder.encode(train_materials), y[~test], run=self.run)
+            model = p.step.build().fit(encoder.encode(train_materials), y[~test], groups=groups[~test], run=self.run)
             X_test = encoder.encode(test_materials)
             if p.task == "classification":
                 proba = model.predict_proba(X_test)
@@ -218,7 +219,7 @@ class _Runner:
             else:
                 report |= regression_report(truth[~test], truth[test], model.predict(X_test))
         encoder = p.encoder.build().fit(materials)
-        model = p.step.build().fit(encoder.encode(materials), y, run=self.run)
+        model = p.step.build().fit(encoder.encode(materials), y, groups=groups, run=self.run)
         encoder.save(model_dir / "encoder")
         model.save(model_dir / "predictor")
         self._importances(model, encoder, model_dir)

@@ -97,9 +97,10 @@ def check_generator(generator: Generator, X: np.ndarray, y: np.ndarray | None = 
 def check_predictor(predictor: Predictor, X: np.ndarray, y: np.ndarray) -> None:
     """scikit-learn contract: fit returns self, fitted attributes end in '_', predictions have one
     value per row, std is non-negative, probabilities sum to 1, params round-trip, save/load keeps
-    predictions."""
+    predictions. Fits with ``groups`` (two rows per group), which every predictor must accept."""
     check_component_class(type(predictor))
-    assert predictor.fit(X, y) is predictor, "fit must return self"
+    groups = np.arange(len(X)) // 2
+    assert predictor.fit(X, y, groups=groups) is predictor, "fit must return self"
     assert any(k.endswith("_") and not k.startswith("_") for k in vars(predictor)), (
         "fitted state must live in attributes ending in '_'"
     )

@@ -99,8 +99,9 @@ class BoostedEnsemble(Predictor):
 
     # --- the predictor contract --------------------------------------------------------------
 
-    def fit(self, X: np.ndarray, y: np.ndarray, *, run=None) -> BoostedEnsemble:
+    def fit(self, X: np.ndarray, y: np.ndarray, *, groups=None, run=None) -> BoostedEnsemble:
         """Train the ensemble on features ``X`` (NaN allowed) and targets ``y``; returns self.
+        ``groups`` is accepted and unused: no rows are held out (members are not early-stopped).
 
         Sets ``models_`` (the boosters), ``n_features_in_``, ``feature_importances_`` (mean
         normalised total gain of each column, summing to 1 unless no tree split at all) and, for

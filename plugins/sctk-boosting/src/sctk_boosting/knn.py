@@ -51,8 +51,9 @@ class KNNPredictor(Predictor):
     requires = ("sklearn",)
     supports_std = True
 
-    def fit(self, X: np.ndarray, y: np.ndarray, *, run=None) -> KNNPredictor:
+    def fit(self, X: np.ndarray, y: np.ndarray, *, groups=None, run=None) -> KNNPredictor:
         """Store the training rows (finite features) and fit the neighbour index; returns self.
+        ``groups`` is accepted and unused (nothing is held out).
 
         Sets ``X_``, ``y_`` (targets, or class indices), ``n_features_in_``, ``estimator_`` and,
         for classifiers, ``classes_``.

@@ -69,7 +69,7 @@ class Alpha2FEnsemble(Predictor):
             "P. B. Allen and R. C. Dynes, Phys. Rev. B 12, 905 (1975); W. L. McMillan, Phys. Rev. 167, 331 (1968).",
         ]
 
-    def fit(self, X, y, *, run=None) -> Alpha2FEnsemble:
+    def fit(self, X, y, *, groups=None, run=None) -> Alpha2FEnsemble:
         """Train the members on graphs ``X`` and spectra, moments or Tc ``y`` (see the module docstring)."""
         import torch
 

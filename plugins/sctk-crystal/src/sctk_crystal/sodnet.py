@@ -75,7 +75,7 @@ class SODNet(Predictor):
             "M. Geiger and T. Smidt, e3nn: Euclidean Neural Networks, arXiv:2207.09453 (2022).",
         ]
 
-    def fit(self, X, y, *, run=None) -> SODNet:
+    def fit(self, X, y, *, groups=None, run=None) -> SODNet:
         """Train the members on graphs ``X`` and Tc ``y`` (K)."""
         import torch
 
