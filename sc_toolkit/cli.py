@@ -196,6 +196,9 @@ def _summary(result, plan) -> None:
                  ("predicted superconductors", "predicted_superconductor"), ("recovery", "recovery")]
         parts = [f"{label} {evaluation[key]['value']:.1%}" for label, key in shown
                  if isinstance(evaluation.get(key, {}).get("value"), (int, float))]
+        near = evaluation.get("recovery", {}).get("near")
+        if near:
+            parts.append(f"near recovery {near['value']:.1%}")
         rho = evaluation.get("predicted_superconductor", {}).get("rho")
         if rho is not None:
             parts.append(f"rho {rho:.1%}")

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sc_toolkit.chem import Compositions
+from sc_toolkit.chem.matching import near_matched
 from sc_toolkit.errors import UserError
 from sc_toolkit.evaluate import DEFINITIONS, bayesian_fraction, classifier_rates, evaluate_run, write_evaluation
 from sc_toolkit.plan import make_plan
@@ -118,6 +120,7 @@ def test_classes_recovery_and_tc(result, run_dir):
     # the generator learned from the cuprates among 400 SuperCon rows: the other ~4,000 are held out
     assert rec["available"] and rec["classes"] == ["cuprate"] and rec["n_held_out"] > 3000
     assert 0.0 <= rec["value"] <= 1.0 and rec["count"] == round(rec["value"] * rec["n_held_out"])
+    assert rec["count"] <= rec["near"]["count"] == round(rec["near"]["value"] * rec["n_held_out"])
     tc = m["predicted_tc"]
     assert tc["available"] and tc["predictor"] == "tc"
     assert sum(tc["histogram"]["generated"]) == m["decoded"]["count"]
@@ -148,3 +151,11 @@ def test_pca_and_no_generator(run_dir, registry, tmp_path):
     assert pca["embedding"]["method"] == "pca" and pca["seed"] == 3
     with pytest.raises(UserError, match="no saved generator"):
         evaluate_run(tmp_path, n_samples=10, registry=registry)
+
+
+def test_near_matched_needs_the_same_elements_and_close_fractions():
+    held = Compositions.from_formulas(["YBa2Cu3O7", "La1.85Sr0.15CuO4", "MgB2", "NbN"]).fractions
+    generated = Compositions.from_formulas(["YBa2Cu3O6.95", "La1.8Sr0.2CuO4", "MgB2", "Nb0.99N0.99Ti0.02"]).fractions
+    assert near_matched(held, generated, 0.005).tolist() == [True, False, True, False]
+    assert near_matched(held, generated, 0.0).tolist() == [False, False, True, False]
+    assert near_matched(held, generated[:0], 0.005).tolist() == [False] * 4

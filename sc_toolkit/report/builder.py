@@ -476,6 +476,10 @@ def _evaluation(d: _RunFiles) -> str:
                 f"{k}={s[k]}" for k in ("smact", "include_alloys", "use_pauling_test", "oxidation_states") if k in s)
         if key == "recovery" and m.get("n_held_out") is not None:
             note = (note + " " if note else "") + f"held-out set: {m['n_held_out']:,} compositions of {', '.join(m.get('classes', []))}"
+            if m.get("near"):
+                near = m["near"]
+                note += (f"; near recovery {near['value']:.4f} ({near['count']:,}): same elements, every atomic "
+                         f"fraction within {near['tolerance']}")
         rows.append([key, value if value is not None else _Raw("<i>unavailable</i>"),
                      _Raw(escape(m.get("definition", ""))), _Raw(escape(note))])
     out = head + _table(["metric", "value", "definition", "settings / notes"], rows)
