@@ -71,10 +71,11 @@ DEFINITIONS = {
     "(sc_toolkit.chem.superconductor_class: 'scgan' = cuprate / iron-based / other, 'lim' adds 'both'); "
     "'training' is the same for the training table",
     "recovery": "Lim's rate of recovery: held-out known superconductors whose composition_key appears among "
-    "the generated samples / held-out known superconductors. Held-out set: SuperCon rows with Tc > 0 "
-    "whose class (scgan scheme) is one of the classes of the training table and whose composition_key "
-    "is not in the training table (never seen in training). Grows with n_samples: compare with Lim's "
-    "per-100k figures only at n_samples = 100000",
+    "the generated samples / held-out known superconductors. Held-out set: the rows with Tc > 0 of the run's "
+    "generator hold-out ([generator] holdout; for a conditional generator those labelled with the sampled "
+    "condition); without one, SuperCon rows with Tc > 0 whose class (scgan scheme) is one of the classes of "
+    "the training table; in both cases only compositions absent from the training table. Grows with "
+    "n_samples: compare with Lim's per-100k figures only at n_samples = 100000",
     "recovery_near": "as recovery, but a held-out composition counts as recovered when some generated composition "
     "holds the same elements with every atomic fraction within the tolerance of it (so YBa2Cu3O6.95 recovers "
     "YBa2Cu3O7): exact matches need the generator to hit SuperCon's written amounts to 4 decimals of the fractions",
@@ -170,7 +171,12 @@ def evaluate_run(
         metrics["class_distribution"] = _class_distribution(compositions[filled], training)
     with clock("recovery"):
         distinct_fractions = compositions.fractions[first_index] if len(first_index) else np.zeros((0, 1))
-        metrics["recovery"] = _recovery(distinct_keys, distinct_fractions, training, supercon, n_samples)
+        holdout_path = run_dir / "generator_holdout.parquet"
+        metrics["recovery"] = _recovery(
+            distinct_keys, distinct_fractions, training, supercon, n_samples,
+            pd.read_parquet(holdout_path) if holdout_path.exists() else None,
+            (resolved.get("generator") or {}).get("label"), condition,
+        )
 
     unique_compositions = compositions[first_index] if len(first_index) else compositions[filled]
     predictors = _predictors(run_dir, resolved)
@@ -369,31 +375,45 @@ def _shares(labels) -> dict[str, float]:
 
 
 def _recovery(distinct_keys: np.ndarray, distinct_fractions: np.ndarray, training: pd.DataFrame | None,
-              supercon: pd.DataFrame, n_samples: int) -> dict[str, Any]:
+              supercon: pd.DataFrame, n_samples: int, held_out_table: pd.DataFrame | None = None,
+              label: str | None = None, condition: str | None = None) -> dict[str, Any]:
+    """Recovery of the held-out superconductors: the run's generator hold-out when it has one
+    (restricted to rows labelled ``condition`` for a conditional generator), else the SuperCon
+    superconductors of the training classes absent from the training table."""
     out: dict[str, Any] = {"definition": DEFINITIONS["recovery"], "n_samples": int(n_samples)}
     if training is None or "formula" not in training.columns or len(training) == 0:
         return out | {"value": None, "available": False, "reason": "the run has no training table"}
-    training_comps = Compositions.parse(training["formula"].astype(str).tolist())[0]
-    classes = sorted(set(superconductor_class(training_comps, scheme="scgan")))
-    known = supercon[pd.to_numeric(supercon["tc"], errors="coerce") > 0]
-    known_comps = Compositions.parse(known["formula"].astype(str).tolist())[0]
-    known_class = superconductor_class(known_comps, scheme="scgan")
-    known_keys = known_comps.keys()
     training_keys = _key_set(training)
-    held_out_rows = {}
-    for row, (key, c) in enumerate(zip(known_keys, known_class)):
-        if c in classes and key not in training_keys:
-            held_out_rows.setdefault(key, row)
-    held_out = set(held_out_rows)
-    out |= {"classes": classes, "n_held_out": len(held_out)}
-    if not held_out:
+    if held_out_table is not None:
+        rows = held_out_table
+        if "tc" in rows.columns:
+            rows = rows[pd.to_numeric(rows["tc"], errors="coerce") > 0]
+        if condition is not None and label in rows.columns:
+            rows = rows[rows[label].astype(str) == condition]
+        held_comps = Compositions.parse(rows["formula"].astype(str).tolist())[0]
+        out |= {"held_out_set": "the run's generator hold-out ([generator] holdout)"
+                + (f", rows labelled {condition}" if condition is not None and label in rows.columns else "")}
+        candidates = zip(held_comps.keys(), [True] * len(held_comps))
+        classes = sorted(set(superconductor_class(held_comps, scheme="scgan")))
+    else:
+        training_comps = Compositions.parse(training["formula"].astype(str).tolist())[0]
+        classes = sorted(set(superconductor_class(training_comps, scheme="scgan")))
+        known = supercon[pd.to_numeric(supercon["tc"], errors="coerce") > 0]
+        held_comps = Compositions.parse(known["formula"].astype(str).tolist())[0]
+        out |= {"held_out_set": "SuperCon superconductors of the training classes absent from the training table"}
+        candidates = zip(held_comps.keys(), (c in classes for c in superconductor_class(held_comps, scheme="scgan")))
+    first_row: dict[str, int] = {}
+    for row, (key, wanted) in enumerate(candidates):
+        if wanted and key not in training_keys:
+            first_row.setdefault(key, row)
+    out |= {"classes": classes, "n_held_out": len(first_row)}
+    if not first_row:
         return out | {"value": None, "available": False,
-                      "reason": "every SuperCon superconductor of the training classes is in the training "
-                      "table: hold some out before training (e.g. with a data filter) to measure recovery"}
-    recovered = sorted(held_out.intersection(map(str, distinct_keys)))
-    held_fractions = known_comps.fractions[list(held_out_rows.values())]
-    near = near_matched(held_fractions, distinct_fractions, RECOVERY_TOLERANCE)
-    return out | {"value": len(recovered) / len(held_out), "available": True, "count": len(recovered),
+                      "reason": "no superconductor of the training classes is held out of training: set "
+                      "[generator] holdout (e.g. 0.1) to measure recovery"}
+    recovered = sorted(set(first_row).intersection(map(str, distinct_keys)))
+    near = near_matched(held_comps.fractions[list(first_row.values())], distinct_fractions, RECOVERY_TOLERANCE)
+    return out | {"value": len(recovered) / len(first_row), "available": True, "count": len(recovered),
                   "recovered_examples": recovered[:20],
                   "near": {"value": float(near.mean()), "count": int(near.sum()), "tolerance": RECOVERY_TOLERANCE,
                            "definition": DEFINITIONS["recovery_near"]}}

@@ -64,6 +64,8 @@ class GeneratorSection(ComponentRef):
     init_from: str | None = Field(None, description="run (or run name) whose trained generator and encoder "
                                   "this one starts from: transfer learning")
     filters: list[FilterStep] = Field(default_factory=list, description="filters selecting the generator's training rows")
+    holdout: float = Field(0.0, ge=0.0, lt=1.0, description="share of the training rows' composition groups kept "
+                           "out of the generator's training, to measure their recovery (Lim)")
 
 
 class PredictorSection(_Strict):

@@ -13,6 +13,7 @@ Layout of a run directory (never overwritten; ``sctk resume`` continues one in p
     rejected_rows.csv    source rows reported and skipped while loading the data
     training.parquet     the training table after data filters
     generator_training.parquet   the rows the generator learned from
+    generator_holdout.parquet    rows kept out of its training ([generator] holdout) for recovery
     history.json         per-epoch generator losses
     candidates.parquet   every candidate with `rejected_by` (also .csv)
     accepted.csv         accepted candidates, ranked

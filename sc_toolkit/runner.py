@@ -30,6 +30,7 @@ from .saved import PREDICTORS_DIR, load_predictor, materials_of, resolve_run, su
 REJECTED_EMPTY = "decode: no element left"
 #: The rows a generator learned from (the training table after the generator's own filters).
 GENERATOR_TRAINING = "generator_training.parquet"
+GENERATOR_HOLDOUT = "generator_holdout.parquet"
 
 
 @dataclass
@@ -255,6 +256,12 @@ class _Runner:
             self.run.log("generator loaded from a previous attempt of this run")
             return generator_cls.load(model_dir / "generator"), encoder_cls.load(model_dir / "encoder")
         training = self.select(training, plan.generator_filters)
+        if plan.generator.holdout:
+            held = group_holdout(training["composition_key"].to_numpy(), plan.generator.holdout, plan.run.seed)
+            training.loc[held].to_parquet(self.run.directory / GENERATOR_HOLDOUT)
+            training = training.loc[~held]
+            self.run.log(f"generator: {int(held.sum())} rows ({plan.generator.holdout:.0%} of composition groups) "
+                         f"held out of training to measure recovery")
         training.to_parquet(self.run.directory / GENERATOR_TRAINING)
         compositions = Compositions.from_formulas(training["formula"])
         if plan.generator.init_from:  # transfer learning: the saved encoder's space, the saved weights

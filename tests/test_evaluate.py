@@ -12,7 +12,7 @@ import pytest
 from sc_toolkit.chem import Compositions
 from sc_toolkit.chem.matching import near_matched
 from sc_toolkit.errors import UserError
-from sc_toolkit.evaluate import DEFINITIONS, bayesian_fraction, classifier_rates, evaluate_run, write_evaluation
+from sc_toolkit.evaluate import DEFINITIONS, _recovery, bayesian_fraction, classifier_rates, evaluate_run, write_evaluation
 from sc_toolkit.plan import make_plan
 from sc_toolkit.registry import default_registry
 from sc_toolkit.runner import execute, start_run
@@ -31,6 +31,7 @@ def run_dir(tmp_path_factory, data_dir, registry):
     raw["run"]["output_dir"] = str(tmp_path_factory.mktemp("runs"))
     raw["quick"] |= {"n_samples": 300, "rows": 400}
     raw["quick"]["set"]["generator.params.epochs"] = 20  # metrics need a generator, not a good one
+    raw["generator"]["holdout"] = 0.25
     plan = make_plan(raw, registry, quick=True)
     directory = start_run(plan, RECIPE.read_text())
     execute(plan, registry, directory)
@@ -117,14 +118,16 @@ def test_classes_recovery_and_tc(result, run_dir):
     assert m["class_distribution"]["scgan"]["training"] == {"cuprate": 1.0}  # the recipe trains on cuprates
     assert set(m["class_distribution"]["lim"]["training"]) <= {"cuprate", "both"}
     rec = m["recovery"]
-    # the generator learned from the cuprates among 400 SuperCon rows: the other ~4,000 are held out
-    assert rec["available"] and rec["classes"] == ["cuprate"] and rec["n_held_out"] > 3000
+    held = pd.read_parquet(run_dir / "generator_holdout.parquet")
+    learned = pd.read_parquet(run_dir / "generator_training.parquet")
+    assert not set(held["composition_key"]) & set(learned["composition_key"])
+    assert rec["available"] and rec["classes"] == ["cuprate"] and "hold-out" in rec["held_out_set"]
+    assert rec["n_held_out"] == held.loc[held["tc"] > 0, "composition_key"].nunique() > 0
     assert 0.0 <= rec["value"] <= 1.0 and rec["count"] == round(rec["value"] * rec["n_held_out"])
     assert rec["count"] <= rec["near"]["count"] == round(rec["near"]["value"] * rec["n_held_out"])
     tc = m["predicted_tc"]
     assert tc["available"] and tc["predictor"] == "tc"
     assert sum(tc["histogram"]["generated"]) == m["decoded"]["count"]
-    learned = pd.read_parquet(run_dir / "generator_training.parquet")
     assert sum(tc["histogram"]["training"]) == len(learned) and (learned["class"] == "cuprate").all()
     assert len(tc["histogram"]["edges"]) == len(tc["histogram"]["generated"]) + 1
     assert tc["summary"]["max"] >= tc["summary"]["median"]
@@ -159,3 +162,14 @@ def test_near_matched_needs_the_same_elements_and_close_fractions():
     assert near_matched(held, generated, 0.005).tolist() == [True, False, True, False]
     assert near_matched(held, generated, 0.0).tolist() == [False, False, True, False]
     assert near_matched(held, generated[:0], 0.005).tolist() == [False] * 4
+
+
+def test_recovery_without_a_hold_out_uses_supercon_of_the_training_classes():
+    supercon = pd.DataFrame({"formula": ["YBa2Cu3O7", "La1.85Sr0.15CuO4", "MgB2", "Bi2Sr2CaCu2O8"],
+                             "tc": [92.0, 38.0, 39.0, 0.0]})
+    training = pd.DataFrame({"formula": ["YBa2Cu3O7"]})
+    training["composition_key"] = Compositions.from_formulas(training["formula"]).keys()
+    generated = Compositions.from_formulas(["La1.85Sr0.15CuO4", "MgB2", "Bi2Sr2CaCu2O8"])
+    rec = _recovery(generated.keys(), generated.fractions, training, supercon, 3)
+    # held out: the cuprate superconductor not trained on (not MgB2: another class; not Bi2212: Tc 0)
+    assert rec["n_held_out"] == 1 and rec["count"] == 1 and rec["near"]["count"] == 1
