@@ -61,3 +61,21 @@ def test_tempered_stopping_follows_the_bump():
         stops += [epoch] if stop else []
     assert kept[:2] == [0, 1] and 9 in kept and not set(kept) & {2, 3, 4, 5, 6, 7}
     assert stops == [11] and stopper.stage == 3
+
+
+def test_log_loss_and_mcmillan_output(graphs, table, quick):
+    import torch
+
+    from sctk_crystal.alpha2f import _loss_space
+
+    moments = np.array([[0.5, 200.0], [-0.04, 0.0]])
+    for mode, values in (("moments", moments), ("tc", np.array([[3.0], [0.0]]))):
+        as_numpy = _loss_space(values, mode, "log")
+        assert np.allclose(as_numpy, _loss_space(torch.tensor(values), mode, "log").numpy())
+        assert np.isfinite(as_numpy).all() and _loss_space(values, mode, "mse") is values
+    assert np.allclose(_loss_space(moments, "moments", "log")[0], np.log([0.51, 201.0]))
+    model = Alpha2FEnsemble(quick, loss="log", tc_formula="mcmillan", mu_star=0.085).fit(graphs, table["tc"].to_numpy())
+    table_ = model.predict_moments(graphs)
+    tc, tc_std = model.predict(graphs, return_std=True)
+    assert np.allclose(tc, table_["tc_mcmillan"]) and np.allclose(tc_std, table_["tc_mcmillan_std"])
+    assert np.isfinite(model.histories_[0]["best_valid"])

@@ -8,13 +8,23 @@ Contract:
   :mod:`sctk_crystal.eliashberg` as softplus(output - 3) >= 0 (the shift starts lambda near 1).
 - ``y`` picks the training signal (``train_on="auto"``): shape (n, 51) = spectra, loss MSE on
   alpha2F; shape (n, 2) or a DataFrame with ``lambda`` and ``omega_log`` (K) = moments, loss on the
-  moments of the predicted spectrum, each standardised by its training spread (JARVIS gives only
-  these); shape (n,) = Tc (K), loss on the Allen-Dynes Tc of the predicted spectrum.
+  moments of the predicted spectrum (JARVIS gives only these); shape (n,) = Tc (K), loss on the Tc
+  (``tc_formula``) of the predicted spectrum. ``loss="mse"``: squared error of each quantity divided
+  by its training spread; ``loss="log"``: squared error of ln(lambda + 0.01), ln(omega_log + 1 K)
+  and ln(1 + Tc / K), each divided by its training spread, so the many materials with small
+  lambda and Tc near 0 weigh as much as the few strong couplers (spectra: MSE either way).
 - ``fit`` trains ``n_models`` members, member m on a bootstrap resample of the rows, validated on
-  its out-of-bag rows (at least one) with BETE-NET's tempered early stopping
-  (:class:`~sctk_crystal._nets.TemperedStopper`, ``patience_stages``). Seeded like ``sodnet``.
-- ``predict(X)`` is the Allen-Dynes Tc (K, ``mu_star``) of the ensemble-mean spectrum (the mean is
-  taken in alpha2F space, then the moments, as BETE-NET does); ``return_std`` adds the standard
+  its out-of-bag rows with BETE-NET's tempered early stopping
+  (:class:`~sctk_crystal._nets.TemperedStopper`, ``patience_stages``). With ``groups`` (the runner
+  passes composition keys) the bootstrap draws groups, not rows: a drawn group brings all its rows,
+  and the out-of-bag rows are the groups never drawn, so no composition is both trained on and
+  validated on by one member. If every group (row) was drawn, one drawn group is moved out of the
+  bag so the out-of-bag set is never empty. ``valid_rows_[m]`` are member m's out-of-bag rows.
+  Seeded like ``sodnet``.
+- ``predict(X)`` is the Tc (K, ``mu_star``) of the ensemble-mean spectrum by ``tc_formula``:
+  Allen-Dynes with f1 f2 (default) or McMillan's form, which is how JARVIS computed its Tc from
+  lambda and omega_log (with mu* = 0.085; the mean is taken in alpha2F space, then the moments, as
+  BETE-NET does); ``return_std`` adds the standard
   deviation of the members' Tc. ``predict_spectrum`` gives the mean and std spectra,
   ``predict_moments`` lambda, omega_log, omega_2, Tc McMillan and Allen-Dynes with their spreads.
 - ``save``/``load`` keep the members' state dicts (``weights_only=True``); with a run, each member's
@@ -47,6 +57,12 @@ class Alpha2FParams(NetworkParams):
         (15, 500, 5000), description="tempered early stopping: patience of stages 1 (descent), 2 (bump), 3"
     )
     mu_star: float = Field(0.10, ge=0, lt=0.5, description="Coulomb pseudopotential for Tc")
+    tc_formula: Literal["allen-dynes", "mcmillan"] = Field(
+        "allen-dynes", description="Tc that predict returns and 'tc' training uses: Allen-Dynes (f1 f2) or McMillan"
+    )
+    loss: Literal["mse", "log"] = Field(
+        "mse", description="moments / Tc loss: standardised squared error, or the same on ln(lambda), ln(omega_log), ln(1+Tc)"
+    )
     train_on: Literal["auto", "spectrum", "moments", "tc"] = Field(
         "auto", description="training signal; 'auto' reads it from the shape of y"
     )
@@ -70,10 +86,12 @@ class Alpha2FEnsemble(Predictor):
         ]
 
     def fit(self, X, y, *, groups=None, run=None) -> Alpha2FEnsemble:
-        """Train the members on graphs ``X`` and spectra, moments or Tc ``y`` (see the module docstring)."""
+        """Train the members on graphs ``X`` and spectra, moments or Tc ``y`` (see the module docstring);
+        ``groups`` (one label per row, e.g. composition keys) makes the bootstrap draw whole groups."""
         import torch
 
         from . import _nets
+        from ._splits import group_bootstrap, group_ids
 
         p = self.params
         graphs = _nets.check_graphs(X)
@@ -83,20 +101,18 @@ class Alpha2FEnsemble(Predictor):
         if not np.isfinite(target).all():
             raise UserError("alpha2f-ensemble targets contain NaN", hint="drop rows without targets first")
         self.mode_ = mode
+        target = _loss_space(target, mode, p.loss)
         self.scale_ = [float(s) if s > 0 else 1.0 for s in np.atleast_1d(target.std(axis=0))]
         loss_fn = self._loss(mode, torch.tensor(self.scale_, dtype=torch.float32))
         targets = torch.tensor(target, dtype=torch.float32)
         seed = p.seed if p.seed is not None else (run.seed if run is not None else 0)
         device = torch.device(resolve_device(p.device))
         self.n_elements_, self.n_basis_ = graphs[0].x.shape[1], graphs[0].edge_attr.shape[1]
-        self.members_, self.histories_ = [], []
-        n = len(graphs)
+        ids = group_ids(groups, len(graphs), self.name)
+        self.members_, self.histories_, self.valid_rows_ = [], [], []
         for m, member_seed in enumerate(np.random.SeedSequence(seed).spawn(p.n_models)):
             rng = np.random.default_rng(member_seed)
-            rows = rng.integers(0, n, n)
-            out_of_bag = np.setdiff1d(np.arange(n), rows)
-            if len(out_of_bag) == 0:
-                out_of_bag = rng.integers(0, n, 1)
+            rows, out_of_bag = group_bootstrap(ids, rng)
             torch.manual_seed(int(rng.integers(2**31 - 1)))
             model = _nets.NonNegative(self._network(), OUTPUT_SHIFT)
             checkpoint = None if run is None else Path(run.checkpoint_dir(self.name)) / f"member_{m}.pt"
@@ -108,14 +124,16 @@ class Alpha2FEnsemble(Predictor):
             )  # fmt: skip
             log(run, f"alpha2f member {m}: {history['epochs']} epochs, best out-of-bag loss {history['best_valid']:.4f}")
             self.members_.append(model.cpu())
+            self.valid_rows_.append(out_of_bag)
             self.histories_.append({k: history[k] for k in ("epochs", "best_valid")})
         return self
 
     def predict(self, X, return_std: bool = False):
         """Allen-Dynes Tc (K) of the mean spectrum (and the members' Tc spread with ``return_std``)."""
         moments = self.predict_moments(X)
-        tc = moments["tc_allen_dynes"].to_numpy()
-        return (tc, moments["tc_allen_dynes_std"].to_numpy()) if return_std else tc
+        column = "tc_allen_dynes" if self.params.tc_formula == "allen-dynes" else "tc_mcmillan"
+        tc = moments[column].to_numpy()
+        return (tc, moments[f"{column}_std"].to_numpy()) if return_std else tc
 
     def predict_spectrum(self, X) -> tuple[np.ndarray, np.ndarray]:
         """(mean, std) over the members of the predicted alpha2F, each (n, 51) on ``OMEGA_MEV``."""
@@ -161,9 +179,9 @@ class Alpha2FEnsemble(Predictor):
     def _loss(self, mode: str, scale):
         import torch
 
-        from .eliashberg import moments, tc_allen_dynes
+        from .eliashberg import moments, tc_allen_dynes, tc_mcmillan
 
-        mu_star = self.params.mu_star
+        mu_star, kind, formula = self.params.mu_star, self.params.loss, self.params.tc_formula
 
         def loss(a2f, target):
             s = scale.to(a2f.device)
@@ -172,9 +190,11 @@ class Alpha2FEnsemble(Predictor):
             lam, omega_log, omega_2 = moments(a2f)
             if mode == "moments":
                 predicted = torch.stack([lam, omega_log], dim=1)
-                return (((predicted - target) / s) ** 2).mean()
-            tc = tc_allen_dynes(lam, omega_log, omega_2, mu_star)
-            return (((tc - target[:, 0]) / s[0]) ** 2).mean()
+            elif formula == "mcmillan":
+                predicted = tc_mcmillan(lam, omega_log, mu_star)[:, None]
+            else:
+                predicted = tc_allen_dynes(lam, omega_log, omega_2, mu_star)[:, None]
+            return (((_loss_space(predicted, mode, kind) - target) / s) ** 2).mean()
 
         return loss
 
@@ -217,6 +237,22 @@ class Alpha2FEnsemble(Predictor):
             model = NonNegative(self._network(), OUTPUT_SHIFT)
             model.load_state_dict(member_state)
             self.members_.append(model.eval())
+
+
+#: ``loss="log"`` offsets of ln(lambda + 0.01) and ln(omega_log + 1 K).
+LOG_OFFSETS = (0.01, 1.0)
+
+
+def _loss_space(values, mode: str, loss: str):
+    """Moments (n, 2) or Tc (n, 1), numpy or torch, in the space the loss compares them in."""
+    if loss != "log" or mode == "spectrum":
+        return values
+    if isinstance(values, np.ndarray):
+        return np.log(values.clip(0.0) + (np.array(LOG_OFFSETS) if mode == "moments" else 1.0))
+    import torch
+
+    offsets = torch.tensor(LOG_OFFSETS, dtype=values.dtype, device=values.device) if mode == "moments" else 1.0
+    return torch.log(values.clamp_min(0.0) + offsets)
 
 
 def _targets(y, train_on: str) -> tuple[str, np.ndarray]:

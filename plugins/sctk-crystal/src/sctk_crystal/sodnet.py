@@ -10,7 +10,11 @@ occupancy in the node embeddings and on the edges (see :mod:`sctk_crystal._nets`
   exp of it, in K).
 - ``fit`` trains ``n_models`` members; member m holds out a seeded ``valid_fraction`` of the rows
   (at least one), trains with AdamW and keeps its best-validation epoch (early stopping with
-  ``patience``). The same seed on the same device gives the same weights.
+  ``patience``). With ``groups`` (the runner passes composition keys) member m holds out whole
+  groups instead, in a seeded order, until their rows come closest to ``valid_fraction`` (at least
+  one group out, one in), so no composition is on both sides of its early stopping; the rows each
+  member validated on are ``valid_rows_[m]``. The same seed on the same device gives the same
+  weights.
 - ``predict(X, return_std=True)`` gives the members' mean and standard deviation (in K; with
   ``log_target`` the mean and spread are taken in ln(Tc) and mapped back: exp(mean), and the std
   by the delta method exp(mean) x std_ln). ``n_models = 1`` has no spread: return_std is then an
@@ -76,10 +80,12 @@ class SODNet(Predictor):
         ]
 
     def fit(self, X, y, *, groups=None, run=None) -> SODNet:
-        """Train the members on graphs ``X`` and Tc ``y`` (K)."""
+        """Train the members on graphs ``X`` and Tc ``y`` (K); ``groups`` (one label per row, e.g.
+        composition keys) makes each member's validation hold-out whole groups."""
         import torch
 
         from . import _nets
+        from ._splits import group_holdout, group_ids
 
         p = self.params
         graphs = _nets.check_graphs(X)
@@ -94,22 +100,23 @@ class SODNet(Predictor):
         seed = p.seed if p.seed is not None else (run.seed if run is not None else 0)
         device = torch.device(resolve_device(p.device))
         self.n_elements_, self.n_basis_ = graphs[0].x.shape[1], graphs[0].edge_attr.shape[1]
-        self.members_, self.histories_ = [], []
+        ids = group_ids(groups, len(graphs), self.name)
+        self.members_, self.histories_, self.valid_rows_ = [], [], []
         for m, member_seed in enumerate(np.random.SeedSequence(seed).spawn(p.n_models)):
             rng = np.random.default_rng(member_seed)
-            rows = rng.permutation(len(graphs))
-            n_valid = max(1, round(p.valid_fraction * len(graphs)))
+            train_rows, valid_rows = group_holdout(ids, p.valid_fraction, rng)
             torch.manual_seed(int(rng.integers(2**31 - 1)))
             model = self._network()
             checkpoint = None if run is None else Path(run.checkpoint_dir(self.name)) / f"member_{m}.pt"
             history = _nets.train(
-                model, graphs, scaled, rows[n_valid:], rows[:n_valid], torch.nn.functional.mse_loss,
+                model, graphs, scaled, train_rows, valid_rows, torch.nn.functional.mse_loss,
                 stopper=_nets.PatienceStopper(p.patience), epochs=p.epochs, batch_size=p.batch_size,
                 lr=p.lr, weight_decay=p.weight_decay, seed=int(rng.integers(2**31 - 1)), device=device,
                 run=run, description=f"training sodnet {m + 1}/{p.n_models}", checkpoint=checkpoint,
             )  # fmt: skip
             log(run, f"sodnet member {m}: {history['epochs']} epochs, best validation MSE {history['best_valid']:.4f}")
             self.members_.append(model.cpu())
+            self.valid_rows_.append(valid_rows)
             self.histories_.append({k: history[k] for k in ("epochs", "best_valid")})
         return self
 
