@@ -99,6 +99,7 @@ def evaluate_run(
     classifier: str | None = None,
     regressor: str | None = None,
     supercon=None,
+    condition: str | None = None,
 ) -> dict[str, Any]:
     """Sample ``n_samples`` compositions from the run's saved generator and measure them.
 
@@ -107,7 +108,9 @@ def evaluate_run(
     (scikit-learn, on ``embedding_points`` generated + as many training points), "pca" or "none".
     ``classifier`` / ``regressor`` name the run's predictors to use (default: the first of each task).
     ``supercon`` is a SuperCon table (formula, composition_key, tc) to use instead of loading the
-    registered dataset (tests). Returns a JSON-able dict; store it with :func:`write_evaluation`.
+    registered dataset (tests). ``condition`` is the class a conditional generator samples (default:
+    the recipe's ``[generator] condition``), so one trained generator is evaluated class by class.
+    Returns a JSON-able dict; store it with :func:`write_evaluation`.
     Raises UserError when the run has no saved generator.
     """
     from .progress import log
@@ -137,7 +140,8 @@ def evaluate_run(
             from .data import load
 
             supercon = load("supercon").table
-    condition = (resolved.get("generator") or {}).get("condition")
+    if condition is None:
+        condition = (resolved.get("generator") or {}).get("condition")
 
     log(run, f"evaluate: sampling {n_samples} compositions (seed {seed})")
     with clock("sample"):

@@ -92,8 +92,9 @@ class Compositions:
 
     @property
     def fractions(self) -> np.ndarray:
-        """Atomic fractions (rows sum to 1)."""
-        return self.amounts / self.amounts.sum(axis=1, keepdims=True)
+        """Atomic fractions (rows sum to 1; a row with no element stays all zero)."""
+        totals = self.amounts.sum(axis=1, keepdims=True)
+        return np.divide(self.amounts, totals, out=np.zeros_like(self.amounts), where=totals > 0)
 
     @property
     def n_elements(self) -> np.ndarray:
