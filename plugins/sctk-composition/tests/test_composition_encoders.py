@@ -49,6 +49,17 @@ def test_element_fractions_decodes_readable_formulas(formula, decoded):
     assert encoder.decode(encoder.encode([formula])).formulas == [decoded]
 
 
+def test_element_fractions_amount_step_snaps_noisy_rows_onto_the_grid():
+    encoder = ElementFractions(amount_step=0.05)
+    exact = encoder.encode(["YBa2Cu3O7", "La1.85Sr0.15CuO4", "Bi2Sr2CaCu2O8.2"])
+    assert encoder.decode(exact).formulas == ["Ba2YCu3O7", "Sr0.15La1.85CuO4", "Sr2CaCu2Bi2O8.2"]
+    noisy = exact * (1 + np.random.default_rng(0).normal(0, 0.005, exact.shape))
+    assert encoder.decode(noisy[:1]).formulas == ["Ba2YCu3O7"]
+    amounts = encoder.decode(noisy).amounts
+    assert np.allclose(amounts / 0.05, np.round(amounts / 0.05))  # every amount a multiple of the step
+    assert ElementFractions().decode(noisy[:1]).formulas != ["Ba2YCu3O7"]  # 2 decimals keep the noise
+
+
 def test_element_fractions_decode_cleans_generated_rows():
     encoder = ElementFractions()
     row = np.zeros(96)

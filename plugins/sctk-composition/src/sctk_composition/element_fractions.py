@@ -15,9 +15,10 @@ from .element_range import amounts_within
 
 #: Largest multiplier tried to turn a decoded formula's amounts into whole numbers (AlO1.5 -> Al2O3).
 MAX_MULTIPLIER = 4
-#: Largest change of any atomic fraction that the rounding of a decoded formula may cause, unless
-#: the scarcest element is at 1 (then amounts are >= 1 and the change is smaller still in practice).
-MAX_FRACTION_ERROR = 5e-4
+#: Largest change of any atomic fraction that the rounding of a decoded formula may cause, per unit
+#: of the amounts' resolution (5e-4 at 2 decimals), unless the scarcest element is at 1 (then amounts
+#: are >= 1 and the change is smaller still in practice).
+FRACTION_ERROR_PER_RESOLUTION = 0.05
 
 
 class ElementFractions(sc_toolkit.Encoder):
@@ -31,16 +32,22 @@ class ElementFractions(sc_toolkit.Encoder):
     negative values become 0, fractions below ``min_fraction`` are dropped, the rest renormalised.
     Amounts are then written the way chemists write formulas, in three steps:
 
-    1. one element is given the amount 1: the one that makes the most amounts whole numbers, and
-       among equally good choices the scarcest element (so the smallest amount is 1); a choice is
-       only made if rounding to ``decimals`` keeps every atomic fraction within 0.0005, else the
-       scarcest element is at 1 (so a dopant never rounds away);
+    1. one element is given the amount 1: the one that makes the most amounts whole numbers (within
+       half the resolution), and among equally good choices the scarcest element (so the smallest
+       amount is 1); a choice is only made if rounding keeps every atomic fraction within 0.05
+       resolutions (0.0005 at 2 decimals), else the scarcest element is at 1 (so a dopant never
+       rounds away);
     2. when the smallest whole multiplier up to 4 makes every amount whole, it is applied
        (AlO1.5 -> Al2O3);
-    3. amounts are rounded to ``decimals``.
+    3. amounts are rounded to the resolution: ``decimals`` places, or multiples of ``amount_step``
+       when it is set.
 
     So YBa2Cu3O7 and La1.85Sr0.15CuO4 decode to themselves, and a generated row with no simple ratio
-    reads as e.g. BaO2.68Cu3.22. A row left with no element decodes to formula '' and zero amounts.
+    reads as e.g. BaO2.68Cu3.22. With ``amount_step = 0.05`` a generated La0.263Sr0.0294Cu0.143O0.564
+    reads as La1.8Sr0.2CuO4, the way doping levels are written in SuperCon: near-identical samples
+    then decode to the same formula, so uniqueness and recovery of known compositions mean what they
+    mean for the papers' discrete encodings. A row left with no element decodes to formula '' and
+    zero amounts.
     """
 
     name: ClassVar[str] = "element-fractions"
@@ -52,6 +59,10 @@ class ElementFractions(sc_toolkit.Encoder):
             0.01, ge=0.0, lt=1.0, description="decode: atomic fractions below this are dropped as noise"
         )
         decimals: int = Field(2, ge=0, le=6, description="decode: decimal places of the decoded amounts")
+        amount_step: float | None = Field(
+            None, gt=0.0, le=1.0,
+            description="decode: round amounts to multiples of this step (e.g. 0.05) instead of to decimals",
+        )
 
     def encode(self, materials) -> np.ndarray:
         """Atomic fractions, shape (n_materials, max_z)."""
@@ -74,8 +85,9 @@ class ElementFractions(sc_toolkit.Encoder):
         fractions = _normalised(X)
         fractions[fractions < self.params.min_fraction] = 0.0
         amounts = np.zeros((len(X), N_ELEMENTS))
-        amounts[:, : X.shape[1]] = _readable_amounts(_normalised(fractions), self.params.decimals)
-        return Compositions.from_matrix(amounts, decimals=self.params.decimals)
+        resolution = self.params.amount_step or 10.0**-self.params.decimals
+        amounts[:, : X.shape[1]] = _readable_amounts(_normalised(fractions), resolution)
+        return Compositions.from_matrix(amounts, decimals=max(self.params.decimals, _places(resolution)))
 
     def citations(self) -> list[str]:
         return [
@@ -90,7 +102,8 @@ class ElementFractions(sc_toolkit.Encoder):
             "elements": f"H..{SYMBOLS[self.params.max_z - 1]}",
             **self.params.model_dump(),
             "decode_convention": "most whole amounts with one element at 1, whole multiplier <= "
-            f"{MAX_MULTIPLIER}, rounded",
+            f"{MAX_MULTIPLIER}, rounded to "
+            + (f"multiples of {self.params.amount_step}" if self.params.amount_step else f"{self.params.decimals} decimals"),
         }
 
 
@@ -100,14 +113,24 @@ def _normalised(X: np.ndarray) -> np.ndarray:
     return np.divide(X, totals, out=np.zeros_like(X), where=totals > 0)
 
 
-def _is_whole(amounts: np.ndarray, decimals: int) -> np.ndarray:
-    """Amounts that print as a whole number of at least 1 at ``decimals`` decimal places."""
-    return (np.abs(amounts - np.round(amounts)) < 0.5 * 10.0**-decimals) & (amounts >= 0.5)
+def _places(resolution: float) -> int:
+    """Decimal places needed to print multiples of ``resolution`` (0.05 -> 2)."""
+    return next(p for p in range(7) if abs(resolution * 10**p - round(resolution * 10**p)) < 1e-9)
 
 
-def _readable_amounts(fractions: np.ndarray, decimals: int) -> np.ndarray:
+def _on_grid(amounts: np.ndarray, resolution: float) -> np.ndarray:
+    """``amounts`` rounded to multiples of ``resolution``."""
+    return np.round(np.round(amounts / resolution) * resolution, 10)
+
+
+def _is_whole(amounts: np.ndarray, resolution: float) -> np.ndarray:
+    """Amounts that round to a whole number of at least 1 at ``resolution``."""
+    return (np.abs(amounts - np.round(amounts)) < 0.5 * resolution) & (amounts >= 0.5)
+
+
+def _readable_amounts(fractions: np.ndarray, resolution: float) -> np.ndarray:
     """Amounts proportional to ``fractions`` (rows summing to 1 or 0), scaled as documented in
-    :class:`ElementFractions` and rounded to ``decimals``."""
+    :class:`ElementFractions` and rounded to multiples of ``resolution``."""
     present = fractions > 0
     width = max(int(present.sum(axis=1).max(initial=0)), 1)
     # Each row's present elements first: (n, width) fractions, zero where padded.
@@ -117,13 +140,13 @@ def _readable_amounts(fractions: np.ndarray, decimals: int) -> np.ndarray:
     # scales[i, c] gives candidate c of row i the amount 1; scaled[i, c, :] are then its amounts.
     scales = np.divide(1.0, candidate, out=np.zeros_like(candidate), where=valid)
     scaled = scales[:, :, None] * candidate[:, None, :]
-    whole = (_is_whole(scaled, decimals) & valid[:, None, :]).sum(axis=2)
-    # A scale is usable when rounding keeps every fraction within MAX_FRACTION_ERROR; the largest
+    whole = (_is_whole(scaled, resolution) & valid[:, None, :]).sum(axis=2)
+    # A scale is usable when rounding keeps every fraction within the allowed error; the largest
     # scale (scarcest element at 1) always is, as all its amounts are >= 1.
-    rounded = np.round(scaled, decimals)
+    rounded = _on_grid(scaled, resolution)
     error = np.abs(rounded / rounded.sum(axis=2, keepdims=True).clip(1e-300) - candidate[:, None, :]).max(axis=2)
     largest = scales.max(axis=1, keepdims=True)
-    usable = valid & ((error <= MAX_FRACTION_ERROR) | (scales == largest))
+    usable = valid & ((error <= FRACTION_ERROR_PER_RESOLUTION * resolution) | (scales == largest))
     # Most whole amounts first, then the largest scale.
     score = np.where(usable, whole * (1.0 + largest) + scales, -1.0)
     best = np.argmax(score, axis=1)
@@ -131,7 +154,7 @@ def _readable_amounts(fractions: np.ndarray, decimals: int) -> np.ndarray:
     multiplier = np.ones((len(fractions), 1))
     settled = np.zeros(len(fractions), dtype=bool)
     for m in range(1, MAX_MULTIPLIER + 1):
-        fits = ~settled & (_is_whole(amounts * m, decimals) | ~present).all(axis=1)
+        fits = ~settled & (_is_whole(amounts * m, resolution) | ~present).all(axis=1)
         multiplier[fits] = m
         settled |= fits
-    return np.round(amounts * multiplier, decimals)
+    return _on_grid(amounts * multiplier, resolution)
