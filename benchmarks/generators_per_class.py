@@ -3,6 +3,8 @@
     SCTK_DATA_DIR=/work/shared/data .venv/bin/python benchmarks/generators_per_class.py \\
         [--models wgan-gp,vae,diffusion,scgan,lim-wgan] [--classes cuprate,iron-based,other] \\
         [--epochs N] [--n-samples 100000] [--holdout 0.1] [--predictors-from RUN_DIR] [--output-dir DIR]
+    SCTK_DATA_DIR=/work/shared/data .venv/bin/python benchmarks/generators_per_class.py \
+        --reevaluate RUN_DIR... --amount-step 0.05
 
 Everything goes through recipes, the way a user would run it: for each model and class a recipe is
 built from the shipped recipe of that model (its ``[generator]`` section: generator, encoder and
@@ -19,6 +21,10 @@ Printed per model and class: training rows, held-out compositions, epochs, train
 pass, SMACT's default oxidation states), share in the class, predicted superconducting p and rho,
 exact and near recovery of the held-out compositions (near: same elements, every atomic fraction
 within 0.005). The papers' figures are printed beneath.
+
+``--reevaluate`` takes runs this script made with an ``element-fractions`` generator, copies each to
+``<run>-step<amount_step>`` with the encoder's ``amount_step`` set, and evaluates the copy: the same
+trained generator, its samples decoded onto that grid of amounts.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import argparse
 import copy
 import json
 import os
+import shutil
 import time
 import tomllib
 from pathlib import Path
@@ -115,6 +122,21 @@ def row(model: str, cls: str, run_dir: Path, args, registry, condition: str | No
     }
 
 
+def reevaluate(run_dirs: list[Path], step: float, args, registry) -> list[dict]:
+    rows = []
+    for run_dir in run_dirs:
+        copy_dir = run_dir.with_name(f"{run_dir.name}-step{step}")
+        shutil.copytree(run_dir, copy_dir)
+        header_path = copy_dir / "models" / "generator" / "encoder" / "component.json"
+        header = json.loads(header_path.read_text())
+        header["params"]["amount_step"] = step
+        header_path.write_text(json.dumps(header, indent=2))
+        model, cls = run_dir.name.rsplit("-", 2)[0].split("_", 1)
+        rows.append(row(f"{model} (step {step})", cls, copy_dir, args, registry))
+        print(pd.DataFrame(rows[-1:]).to_string(index=False), flush=True)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="wgan-gp,vae,diffusion")
@@ -125,11 +147,16 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--predictors-from", type=Path, default=None)
     parser.add_argument("--output-dir", type=Path, default=Path("runs/generators_per_class"))
+    parser.add_argument("--reevaluate", type=Path, nargs="*", help="runs of this script to decode again")
+    parser.add_argument("--amount-step", type=float, default=0.05)
     args = parser.parse_args()
     import torch
 
     torch.set_num_threads(1)
     registry = default_registry()
+    if args.reevaluate:
+        print_table(reevaluate(args.reevaluate, args.amount_step, args, registry))
+        return
     predictors_from = args.predictors_from
     if predictors_from is None:
         raw = tomllib.loads((RECIPES / "supercon_tc.toml").read_text())
@@ -152,6 +179,10 @@ def main() -> None:
             run_dir = run_recipe(generator_recipe(model, cls, args, predictors_from), registry)
             rows.append(row(model, cls, run_dir, args, registry))
             print(pd.DataFrame(rows[-1:]).to_string(index=False), flush=True)
+    print_table(rows)
+
+
+def print_table(rows: list[dict]) -> None:
     table = pd.DataFrame(rows)
     print("\n" + table.to_markdown(index=False) if _has_tabulate() else table.to_string(index=False))
     print("\n" + PAPERS)
