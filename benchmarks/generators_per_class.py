@@ -109,11 +109,12 @@ def row(model: str, cls: str, run_dir: Path, args, registry, condition: str | No
     ps = m["predicted_superconductor"]
     rec = m["recovery"]
     pct = lambda v: None if v is None else round(100 * v, 2)  # noqa: E731
+    n_rows = len(pd.read_parquet(run_dir / "generator_training.parquet"))
+    epochs = tomllib.loads((run_dir / "resolved.toml").read_text())["generator"]["params"].get("epochs")
     return {
-        "model": model, "class": cls,
-        "train rows": len(pd.read_parquet(run_dir / "generator_training.parquet")),
-        "held out": rec.get("n_held_out"), "epochs": tomllib.loads((run_dir / "resolved.toml").read_text())["generator"]["params"].get("epochs"),
+        "model": model, "class": cls, "train rows": n_rows, "held out": rec.get("n_held_out"), "epochs": epochs,
         "train s": round(steps["train generator"], 1),
+        "train rows/s": round(n_rows * epochs / steps["train generator"]) if epochs else None,
         "unique %": pct(m["uniqueness"]["value"]), "novel train %": pct(m["novelty_training"]["value"]),
         "novel SuperCon %": pct(m["novelty_supercon"]["value"]), "SMACT %": pct(m["smact_valid"]["value"]),
         "in class %": pct(in_class), "p %": pct(ps.get("value")), "rho %": pct(ps.get("rho")),
