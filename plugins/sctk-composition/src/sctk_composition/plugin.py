@@ -4,6 +4,7 @@ from sc_toolkit import hookimpl
 
 from .adjusted_onehot import LimMatrix, ScganOnehot
 from .element_fractions import ElementFractions
+from .hamidieh import HamidiehStatistics
 from .filters import Elements, Novel, Threshold, Unique, Values
 from .magpie import Magpie
 from .smact_valid import SmactValid
@@ -13,6 +14,7 @@ from .smact_valid import SmactValid
 def register_encoders(register):
     register(ElementFractions)
     register(Magpie)
+    register(HamidiehStatistics)
     register(ScganOnehot)
     register(LimMatrix)
 
