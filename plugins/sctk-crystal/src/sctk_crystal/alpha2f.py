@@ -125,7 +125,7 @@ class Alpha2FEnsemble(Predictor):
             log(run, f"alpha2f member {m}: {history['epochs']} epochs, best out-of-bag loss {history['best_valid']:.4f}")
             self.members_.append(model.cpu())
             self.valid_rows_.append(out_of_bag)
-            self.histories_.append({k: history[k] for k in ("epochs", "best_valid")})
+            self.histories_.append({k: history[k] for k in ("epochs", "best_valid", "train", "valid")})
         return self
 
     def predict(self, X, return_std: bool = False):

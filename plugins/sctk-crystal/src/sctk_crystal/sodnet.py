@@ -117,7 +117,7 @@ class SODNet(Predictor):
             log(run, f"sodnet member {m}: {history['epochs']} epochs, best validation MSE {history['best_valid']:.4f}")
             self.members_.append(model.cpu())
             self.valid_rows_.append(valid_rows)
-            self.histories_.append({k: history[k] for k in ("epochs", "best_valid")})
+            self.histories_.append({k: history[k] for k in ("epochs", "best_valid", "train", "valid")})
         return self
 
     def predict(self, X, return_std: bool = False):
