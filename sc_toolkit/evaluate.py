@@ -70,6 +70,9 @@ DEFINITIONS = {
     "class_distribution": "share of decoded samples per superconductor class by element rules "
     "(sc_toolkit.chem.superconductor_class: 'scgan' = cuprate / iron-based / other, 'lim' adds 'both'); "
     "'training' is the same for the training table",
+    "elements_per_composition": "number of elements per decoded sample (mean, median, max) beside the same for the "
+    "training table: a generator that spreads small amounts over many elements passes SMACT more easily (more "
+    "oxidation-state combinations) without being more chemical",
     "recovery": "Lim's rate of recovery: held-out known superconductors whose composition_key appears among "
     "the generated samples / held-out known superconductors. Held-out set: the rows with Tc > 0 of the run's "
     "generator hold-out ([generator] holdout; for a conditional generator those labelled with the sampled "
@@ -173,6 +176,7 @@ def evaluate_run(
 
     with clock("classes"):
         metrics["class_distribution"] = _class_distribution(compositions[filled], training)
+        metrics["elements_per_composition"] = _elements_per_composition(compositions[filled], training)
     with clock("recovery"):
         distinct_fractions = compositions.fractions[first_index] if len(first_index) else np.zeros((0, 1))
         holdout_path = run_dir / "generator_holdout.parquet"
@@ -370,6 +374,18 @@ def _class_distribution(compositions: Compositions, training: pd.DataFrame | Non
         out[scheme] = {"generated": _shares(superconductor_class(compositions, scheme=scheme) if len(compositions) else [])}
         if training_comps is not None:
             out[scheme]["training"] = _shares(superconductor_class(training_comps, scheme=scheme))
+    return out
+
+
+def _elements_per_composition(compositions: Compositions, training: pd.DataFrame | None) -> dict[str, Any]:
+    def summary(counts: np.ndarray) -> dict[str, float] | None:
+        if not len(counts):
+            return None
+        return {"mean": float(counts.mean()), "median": float(np.median(counts)), "max": int(counts.max())}
+
+    out = {"definition": DEFINITIONS["elements_per_composition"], "generated": summary(compositions.n_elements)}
+    if training is not None and "formula" in training.columns and len(training):
+        out["training"] = summary(Compositions.parse(training["formula"].astype(str).tolist())[0].n_elements)
     return out
 
 

@@ -125,6 +125,9 @@ def test_classes_recovery_and_tc(result, run_dir):
     assert rec["n_held_out"] == held.loc[held["tc"] > 0, "composition_key"].nunique() > 0
     assert 0.0 <= rec["value"] <= 1.0 and rec["count"] == round(rec["value"] * rec["n_held_out"])
     assert rec["count"] <= rec["near"]["count"] == round(rec["near"]["value"] * rec["n_held_out"])
+    elements = m["elements_per_composition"]
+    assert 1 <= elements["generated"]["mean"] <= elements["generated"]["max"]
+    assert elements["training"]["mean"] >= 3  # cuprates: at least Cu, O and one more
     tc = m["predicted_tc"]
     assert tc["available"] and tc["predictor"] == "tc"
     assert sum(tc["histogram"]["generated"]) == m["decoded"]["count"]

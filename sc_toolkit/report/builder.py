@@ -461,6 +461,10 @@ def _evaluation(d: _RunFiles) -> str:
                                  f"p90 {s.get('p90', float('nan')):.1f}, max {s.get('max', float('nan')):.1f} K; training "
                                  f"(measured): mean {t.get('mean', float('nan')):.1f}, max {t.get('max', float('nan')):.1f} K"))
                      if m.get("available") else None)
+        elif key == "elements_per_composition":
+            value = _Raw(escape("; ".join(
+                f"{side}: mean {m[side]['mean']:.2f}, median {m[side]['median']:.0f}, max {m[side]['max']}"
+                for side in ("generated", "training") if m.get(side))))
         elif key == "predicted_superconductor" and m.get("value") is not None:
             value = _Raw(escape(
                 f"p = {m['value']:.4f} ({m.get('label', '')}); tp = {_num(m.get('tp_rate'))}, fp = {_num(m.get('fp_rate'))}; "
