@@ -10,9 +10,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 import sc_toolkit
-from sc_toolkit.chem import N_ELEMENTS, as_compositions
+from sc_toolkit.chem import as_compositions
 
-from .magpie import CHUNK, _data_dir
+from .magpie import CHUNK, impute_column_means, read_property_tables
 
 #: Hamidieh's 8 element properties: (matminer magpie_elementdata table, label as in his train.csv).
 PROPERTIES = (
@@ -89,15 +89,7 @@ class HamidiehStatistics(sc_toolkit.Encoder):
 def element_table() -> np.ndarray:
     """Hamidieh's properties, shape (118, 8): row z - 1 for atomic number z; missing values are
     the property's mean over the elements that have it."""
-    table = np.full((N_ELEMENTS, len(PROPERTIES)), np.nan)
-    directory = _data_dir()
-    for j, (prop, _) in enumerate(PROPERTIES):
-        for z, line in enumerate((directory / f"{prop}.table").read_text().splitlines()[:N_ELEMENTS]):
-            try:
-                table[z, j] = float(line)
-            except ValueError:
-                pass
-    table = np.where(np.isnan(table), np.nanmean(table, axis=0), table)
+    table = impute_column_means(read_property_tables([prop for prop, _ in PROPERTIES]))
     table.setflags(write=False)
     return table
 

@@ -114,21 +114,33 @@ def _data_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "utils" / "data_files" / "magpie_elementdata"
 
 
-@lru_cache(maxsize=2)
-def element_table(impute_nan: bool) -> np.ndarray:
-    """Element properties, shape (118, 22): row z - 1 for atomic number z, read as matminer reads
-    them (unreadable or missing lines are NaN; imputed by column means when ``impute_nan``)."""
-    table = np.full((N_ELEMENTS, len(PROPERTIES)), np.nan)
+def read_property_tables(properties) -> np.ndarray:
+    """matminer's Magpie element data for ``properties`` (file stems), shape (118, len(properties)):
+    row z - 1 for atomic number z, read as matminer reads them (unreadable or missing lines NaN)."""
+    table = np.full((N_ELEMENTS, len(properties)), np.nan)
     directory = _data_dir()
-    for j, prop in enumerate(PROPERTIES):
+    for j, prop in enumerate(properties):
         lines = (directory / f"{prop}.table").read_text().splitlines()
         for z, line in enumerate(lines[:N_ELEMENTS]):
             try:
                 table[z, j] = float(line)
             except ValueError:
                 pass
+    return table
+
+
+def impute_column_means(table: np.ndarray) -> np.ndarray:
+    """NaN entries replaced by the mean of their column (matminer's ``impute_nan``)."""
+    return np.where(np.isnan(table), np.nanmean(table, axis=0), table)
+
+
+@lru_cache(maxsize=2)
+def element_table(impute_nan: bool) -> np.ndarray:
+    """Element properties, shape (118, 22) (see :func:`read_property_tables`), NaN imputed by
+    column means when ``impute_nan``."""
+    table = read_property_tables(PROPERTIES)
     if impute_nan:
-        table = np.where(np.isnan(table), np.nanmean(table, axis=0), table)
+        table = impute_column_means(table)
     table.setflags(write=False)
     return table
 
