@@ -12,7 +12,7 @@ import numpy as np
 import sc_toolkit
 from sc_toolkit.chem import as_compositions
 
-from .magpie import CHUNK, impute_column_means, read_property_tables
+from .magpie import CHUNK, MATMINER_CITATION, impute_column_means, read_property_tables
 
 #: Hamidieh's 8 element properties: (matminer magpie_elementdata table, label as in his train.csv).
 PROPERTIES = (
@@ -73,8 +73,7 @@ class HamidiehStatistics(sc_toolkit.Encoder):
         return [
             "Hamidieh, A data-driven statistical model for predicting the critical temperature of a "
             "superconductor, Comput. Mater. Sci. 154, 346-354 (2018)",
-            "Ward et al., Matminer: an open source toolkit for materials data mining, Comput. Mater. "
-            "Sci. 152, 60-69 (2018)",
+            MATMINER_CITATION,
         ]
 
     def provenance(self) -> dict[str, Any]:

@@ -94,8 +94,7 @@ class Magpie(sc_toolkit.Encoder):
         return [
             "Ward, Agrawal, Choudhary & Wolverton, A general-purpose machine learning framework for "
             "predicting properties of inorganic materials, npj Comput. Mater. 2, 16028 (2016)",
-            "Ward et al., Matminer: an open source toolkit for materials data mining, Comput. Mater. "
-            "Sci. 152, 60-69 (2018)",
+            MATMINER_CITATION,
         ]
 
     def provenance(self) -> dict[str, Any]:
@@ -105,6 +104,10 @@ class Magpie(sc_toolkit.Encoder):
             "impute_nan": self.params.impute_nan,
             "append_fractions": self.params.append_fractions,
         }
+
+
+MATMINER_CITATION = ("Ward et al., Matminer: an open source toolkit for materials data mining, Comput. Mater. "
+                     "Sci. 152, 60-69 (2018)")
 
 
 def _data_dir() -> Path:
