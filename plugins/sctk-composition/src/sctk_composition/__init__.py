@@ -1,14 +1,15 @@
-"""sctk-composition: composition encoders (element fractions, Magpie, ScGAN's and Lim's adjusted
-one-hot matrices) and candidate filters (SMACT validity, novelty, uniqueness, element rules,
+"""sctk-composition: composition encoders (element fractions, Magpie, Hamidieh's statistics, ScGAN's
+and Lim's adjusted one-hot matrices) and candidate filters (SMACT validity, novelty, uniqueness, element rules,
 thresholds, value selections)."""
 
 from .adjusted_onehot import LimMatrix, ScganOnehot
 from .element_fractions import ElementFractions
 from .filters import Elements, Novel, Threshold, Unique, Values
+from .hamidieh import HamidiehStatistics
 from .magpie import Magpie
 from .smact_valid import SmactValid
 
 __all__ = [
-    "ElementFractions", "Elements", "LimMatrix", "Magpie", "Novel", "ScganOnehot", "SmactValid",
+    "ElementFractions", "Elements", "HamidiehStatistics", "LimMatrix", "Magpie", "Novel", "ScganOnehot", "SmactValid",
     "Threshold", "Unique", "Values",
 ]  # fmt: skip
