@@ -46,11 +46,17 @@ class Diffusion(TorchGenerator):
     spaced in 0..T-1 (None or T: every step); ``eta`` = 0 is deterministic DDIM, ``eta`` = 1 adds
     DDPM-like noise. The predicted clean row is clipped to the data range at each step.
 
-    ``output = "simplex"`` (element fractions, the default): rows must be fractions (non-negative,
+    ``output = "simplex"`` (element fractions): rows must be fractions (non-negative,
     summing to 1 along the last axis); they are trained as 2x - 1 in [-1, 1], and samples are mapped
     back and projected onto the simplex: negatives clipped to 0, each row renormalised (a row that
-    is all zero stays zero and decodes to an empty formula). ``output = "none"``: rows are trained
-    as given (scale them to about unit size) and returned unprojected.
+    is all zero stays zero and decodes to an empty formula). ``output = "sqrt-simplex"`` (the
+    default): the same,
+    but trained as 2 sqrt(x) - 1 and mapped back by squaring, which spreads small fractions apart
+    (a 1 % dopant sits at -0.8, not -0.98) and squashes the denoiser's residual error on absent
+    elements (0.03 becomes a fraction of 0.0002 instead of 0.015). On SuperCon cuprates (5.1
+    elements per formula), 60 epochs at batch 32 gave 32.6 elements per sample with the linear map
+    and 8.9 with the square root; 180 epochs with the square root gave 5.4. ``output =
+    "none"``: rows are trained as given (scale them to about unit size) and returned unprojected.
 
     SuperDiff (1-D U-Net, T = 1000, cosine schedule) reports novel 100 % and unique 99.3-99.98 % on
     500k samples; its generation filter rounds to 0.01 and drops negatives, as the
@@ -66,7 +72,7 @@ class Diffusion(TorchGenerator):
 
     class Params(TorchParams):
         epochs: int = Field(300, ge=1, description="passes over the training rows")
-        batch_size: int = Field(256, ge=1, description="rows per batch")
+        batch_size: int = Field(32, ge=1, description="rows per batch (small batches: more denoising steps per epoch)")
         timesteps: int = Field(1000, ge=2, description="diffusion steps T of the cosine schedule")
         sampling_steps: int | None = Field(
             25, ge=1, description="strided (DDIM) sampling steps; None = all T steps"
@@ -78,8 +84,9 @@ class Diffusion(TorchGenerator):
         guidance_scale: float = Field(2.0, ge=0, description="classifier-free guidance scale (1 = none)")
         learning_rate: float = Field(1e-3, gt=0, description="Adam learning rate")
         betas: tuple[float, float] = Field((0.9, 0.999), description="Adam's (beta1, beta2)")
-        output: Literal["simplex", "none"] = Field(
-            "simplex", description="'simplex': fraction rows, samples projected onto the simplex; 'none': raw"
+        output: Literal["simplex", "sqrt-simplex", "none"] = Field(
+            "sqrt-simplex", description="'simplex': fraction rows (trained as 2x - 1), samples projected onto the "
+            "simplex; 'sqrt-simplex': the same trained as 2 sqrt(x) - 1; 'none': raw",
         )
 
         _betas = field_validator("betas")(check_betas)
@@ -101,11 +108,13 @@ class Diffusion(TorchGenerator):
 
     def _check_X(self, X) -> np.ndarray:
         X = as_float_rows(X, self.name)
-        if self.params.output == "simplex":
-            check_simplex(X, self.name, "output='simplex'")
+        if self.params.output != "none":
+            check_simplex(X, self.name, f"output='{self.params.output}'")
         return X
 
     def _to_model(self, x):
+        if self.params.output == "sqrt-simplex":
+            return 2 * x.clamp(min=0).sqrt() - 1
         return 2 * x - 1 if self.params.output == "simplex" else x
 
     def fit(self, X: np.ndarray, y: np.ndarray | None = None, *, run=None) -> Diffusion:
@@ -172,7 +181,7 @@ class Diffusion(TorchGenerator):
         if condition is None and self.classes_ and p.label_dropout > 0:
             codes = torch.full((n_samples,), null, dtype=torch.long, device=device)  # the unconditional model
         guided = condition is not None and p.guidance_scale != 1.0
-        low, high = (-1.0, 1.0) if p.output == "simplex" else (-math.inf, math.inf)
+        low, high = (-math.inf, math.inf) if p.output == "none" else (-1.0, 1.0)
         out = np.empty((n_samples, n_features), dtype=np.float32)
         use_amp = p.amp and device.type == "cuda"
         with torch.inference_mode():
@@ -201,8 +210,10 @@ class Diffusion(TorchGenerator):
                         x = x + sigma * torch.randn(x.shape, generator=rng, device=device)
                 out[start:stop] = x.float().cpu().numpy()
         out = out.reshape(n_samples, *self.feature_shape_)
-        if p.output == "simplex":
+        if p.output != "none":
             out = np.clip((out + 1) / 2, 0, None)
+            if p.output == "sqrt-simplex":
+                out = out**2
             sums = out.sum(axis=-1, keepdims=True)
             out = np.divide(out, sums, out=np.zeros_like(out), where=sums > 0)
         return out
