@@ -41,6 +41,7 @@ import pandas as pd
 from .chem import Compositions, superconductor_class
 from .chem.matching import near_matched
 from .errors import UserError
+from .run import GENERATOR_HOLDOUT, GENERATOR_TRAINING
 from .saved import PREDICTORS_DIR, load_predictor, saved_component, saved_names
 
 #: Version of the evaluation's definitions (bump when a definition changes).
@@ -174,14 +175,17 @@ def evaluate_run(
         metrics["novelty_supercon"] = _ratio(int(novel_supercon.sum()), len(distinct_keys), "novelty_supercon")
         metrics["novelty_supercon"]["n_supercon_compositions"] = len(supercon_keys)
 
+    distinct_fractions = compositions.fractions[first_index]
+    training_comps = None
+    if training is not None and "formula" in training.columns and len(training):
+        training_comps = Compositions.parse(training["formula"].astype(str).tolist())[0]
     with clock("classes"):
-        metrics["class_distribution"] = _class_distribution(compositions[filled], training)
-        metrics["elements_per_composition"] = _elements_per_composition(compositions[filled], training)
+        metrics["class_distribution"] = _class_distribution(compositions[filled], training_comps)
+        metrics["elements_per_composition"] = _elements_per_composition(compositions[filled], training_comps)
     with clock("recovery"):
-        distinct_fractions = compositions.fractions[first_index] if len(first_index) else np.zeros((0, 1))
-        holdout_path = run_dir / "generator_holdout.parquet"
+        holdout_path = run_dir / GENERATOR_HOLDOUT
         metrics["recovery"] = _recovery(
-            distinct_keys, distinct_fractions, training, supercon, n_samples,
+            distinct_keys, distinct_fractions, training, training_comps, supercon, n_samples,
             pd.read_parquet(holdout_path) if holdout_path.exists() else None,
             (resolved.get("generator") or {}).get("label"), condition,
         )
@@ -200,10 +204,7 @@ def evaluate_run(
     embedding_result = None
     if embedding != "none":
         with clock("embedding"):
-            embedding_result = _embedding(
-                compositions.fractions[first_index] if len(first_index) else np.zeros((0, compositions.amounts.shape[1])),
-                training, embedding, embedding_points, seed,
-            )
+            embedding_result = _embedding(distinct_fractions, training_comps, embedding, embedding_points, seed)
 
     result = {
         "version": EVALUATION_VERSION,
@@ -285,7 +286,7 @@ class _Clock:
 
 def _generator_training(run_dir: Path) -> pd.DataFrame | None:
     """The rows the run's generator learned from (saved by the runner)."""
-    path = run_dir / "generator_training.parquet"
+    path = run_dir / GENERATOR_TRAINING
     return pd.read_parquet(path) if path.exists() else None
 
 
@@ -365,11 +366,8 @@ def _smact(registry, compositions: Compositions, filled: np.ndarray) -> dict[str
     return out
 
 
-def _class_distribution(compositions: Compositions, training: pd.DataFrame | None) -> dict[str, Any]:
+def _class_distribution(compositions: Compositions, training_comps: Compositions | None) -> dict[str, Any]:
     out: dict[str, Any] = {"definition": DEFINITIONS["class_distribution"]}
-    training_comps = None
-    if training is not None and "formula" in training.columns and len(training):
-        training_comps = Compositions.parse(training["formula"].astype(str).tolist())[0]
     for scheme in ("scgan", "lim"):
         out[scheme] = {"generated": _shares(superconductor_class(compositions, scheme=scheme) if len(compositions) else [])}
         if training_comps is not None:
@@ -377,15 +375,15 @@ def _class_distribution(compositions: Compositions, training: pd.DataFrame | Non
     return out
 
 
-def _elements_per_composition(compositions: Compositions, training: pd.DataFrame | None) -> dict[str, Any]:
+def _elements_per_composition(compositions: Compositions, training_comps: Compositions | None) -> dict[str, Any]:
     def summary(counts: np.ndarray) -> dict[str, float] | None:
         if not len(counts):
             return None
         return {"mean": float(counts.mean()), "median": float(np.median(counts)), "max": int(counts.max())}
 
     out = {"definition": DEFINITIONS["elements_per_composition"], "generated": summary(compositions.n_elements)}
-    if training is not None and "formula" in training.columns and len(training):
-        out["training"] = summary(Compositions.parse(training["formula"].astype(str).tolist())[0].n_elements)
+    if training_comps is not None:
+        out["training"] = summary(training_comps.n_elements)
     return out
 
 
@@ -395,13 +393,14 @@ def _shares(labels) -> dict[str, float]:
 
 
 def _recovery(distinct_keys: np.ndarray, distinct_fractions: np.ndarray, training: pd.DataFrame | None,
-              supercon: pd.DataFrame, n_samples: int, held_out_table: pd.DataFrame | None = None,
-              label: str | None = None, condition: str | None = None) -> dict[str, Any]:
+              training_comps: Compositions | None, supercon: pd.DataFrame, n_samples: int,
+              held_out_table: pd.DataFrame | None = None, label: str | None = None,
+              condition: str | None = None) -> dict[str, Any]:
     """Recovery of the held-out superconductors: the run's generator hold-out when it has one
     (restricted to rows labelled ``condition`` for a conditional generator), else the SuperCon
     superconductors of the training classes absent from the training table."""
     out: dict[str, Any] = {"definition": DEFINITIONS["recovery"], "n_samples": int(n_samples)}
-    if training is None or "formula" not in training.columns or len(training) == 0:
+    if training_comps is None:
         return out | {"value": None, "available": False, "reason": "the run has no training table"}
     training_keys = _key_set(training)
     if held_out_table is not None:
@@ -413,18 +412,17 @@ def _recovery(distinct_keys: np.ndarray, distinct_fractions: np.ndarray, trainin
         held_comps = Compositions.parse(rows["formula"].astype(str).tolist())[0]
         out |= {"held_out_set": "the run's generator hold-out ([generator] holdout)"
                 + (f", rows labelled {condition}" if condition is not None and label in rows.columns else "")}
-        candidates = zip(held_comps.keys(), [True] * len(held_comps))
+        wanted = np.ones(len(held_comps), dtype=bool)
         classes = sorted(set(superconductor_class(held_comps, scheme="scgan")))
     else:
-        training_comps = Compositions.parse(training["formula"].astype(str).tolist())[0]
         classes = sorted(set(superconductor_class(training_comps, scheme="scgan")))
         known = supercon[pd.to_numeric(supercon["tc"], errors="coerce") > 0]
         held_comps = Compositions.parse(known["formula"].astype(str).tolist())[0]
         out |= {"held_out_set": "SuperCon superconductors of the training classes absent from the training table"}
-        candidates = zip(held_comps.keys(), (c in classes for c in superconductor_class(held_comps, scheme="scgan")))
+        wanted = np.isin(superconductor_class(held_comps, scheme="scgan"), classes)
     first_row: dict[str, int] = {}
-    for row, (key, wanted) in enumerate(candidates):
-        if wanted and key not in training_keys:
+    for row, key in enumerate(held_comps.keys()):
+        if wanted[row] and key not in training_keys:
             first_row.setdefault(key, row)
     out |= {"classes": classes, "n_held_out": len(first_row)}
     if not first_row:
@@ -525,12 +523,10 @@ def _summary(values: np.ndarray) -> dict[str, Any]:
             "p90": float(q[2]), "max": float(values.max())}
 
 
-def _embedding(generated: np.ndarray, training: pd.DataFrame | None, method: str, points: int,
+def _embedding(generated: np.ndarray, training_comps: Compositions | None, method: str, points: int,
                seed: int) -> dict[str, Any] | None:
     rng = np.random.default_rng(seed)
-    train = np.zeros((0, generated.shape[1]))
-    if training is not None and "formula" in training.columns and len(training):
-        train = Compositions.parse(training["formula"].astype(str).tolist())[0].fractions
+    train = np.zeros((0, generated.shape[1])) if training_comps is None else training_comps.fractions
     gen = generated[rng.permutation(len(generated))[:points]]
     train = train[rng.permutation(len(train))[:points]]
     X = np.vstack([gen, train])

@@ -40,6 +40,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from . import __version__
 from .errors import UserError
 
+#: The rows a generator learned from (the training table after the generator's own filters).
+GENERATOR_TRAINING = "generator_training.parquet"
+#: The rows kept out of the generator's training by ``[generator] holdout``.
+GENERATOR_HOLDOUT = "generator_holdout.parquet"
+
 
 def new_run_dir(output_dir: str | Path, name: str) -> Path:
     """Create ``<output_dir>/<name>-<UTC time>`` (with a -2, -3 ... suffix if taken); never reuses one."""

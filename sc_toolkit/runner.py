@@ -24,13 +24,10 @@ from .metrics import classification_report, group_holdout, regression_report
 from .plan import Plan, PredictorPlan, Step
 from .recipe import dumps_toml
 from .registry import Registry
-from .run import RunContext, base_manifest, device_used, new_run_dir
+from .run import GENERATOR_HOLDOUT, GENERATOR_TRAINING, RunContext, base_manifest, device_used, new_run_dir
 from .saved import PREDICTORS_DIR, load_predictor, materials_of, resolve_run, subset
 
 REJECTED_EMPTY = "decode: no element left"
-#: The rows a generator learned from (the training table after the generator's own filters).
-GENERATOR_TRAINING = "generator_training.parquet"
-GENERATOR_HOLDOUT = "generator_holdout.parquet"
 
 
 @dataclass

@@ -173,6 +173,7 @@ def test_recovery_without_a_hold_out_uses_supercon_of_the_training_classes():
     training = pd.DataFrame({"formula": ["YBa2Cu3O7"]})
     training["composition_key"] = Compositions.from_formulas(training["formula"]).keys()
     generated = Compositions.from_formulas(["La1.85Sr0.15CuO4", "MgB2", "Bi2Sr2CaCu2O8"])
-    rec = _recovery(generated.keys(), generated.fractions, training, supercon, 3)
+    rec = _recovery(generated.keys(), generated.fractions, training,
+                    Compositions.from_formulas(training["formula"]), supercon, 3)
     # held out: the cuprate superconductor not trained on (not MgB2: another class; not Bi2212: Tc 0)
     assert rec["n_held_out"] == 1 and rec["count"] == 1 and rec["near"]["count"] == 1

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..run import GENERATOR_TRAINING
 from .svg import Chart
 
 #: Section ids, in page order (tests and the rendering check look for them).
@@ -111,7 +112,7 @@ class _RunFiles:
     @property
     def training(self) -> pd.DataFrame | None:
         """The rows the generator learned from, else the run's training table."""
-        table = self.table("generator_training.parquet")
+        table = self.table(GENERATOR_TRAINING)
         return table if table is not None else self.table("training.parquet")
 
     @property

@@ -129,7 +129,7 @@ class Alpha2FEnsemble(Predictor):
         return self
 
     def predict(self, X, return_std: bool = False):
-        """Allen-Dynes Tc (K) of the mean spectrum (and the members' Tc spread with ``return_std``)."""
+        """Tc (K, by ``tc_formula``) of the mean spectrum (and the members' Tc spread with ``return_std``)."""
         moments = self.predict_moments(X)
         column = "tc_allen_dynes" if self.params.tc_formula == "allen-dynes" else "tc_mcmillan"
         tc = moments[column].to_numpy()
