@@ -32,7 +32,6 @@ def main() -> None:
     parser.add_argument("--score-all", action="store_true", help="also score every decoded sample")
     args = parser.parse_args()
 
-    from sc_toolkit.chem import Compositions
     from sc_toolkit.registry import default_registry
 
     times: dict[str, float] = {}

@@ -2,13 +2,13 @@
 
     SCTK_DATA_DIR=/work/shared/data .venv/bin/python benchmarks/generators_per_class.py \\
         [--models wgan-gp,vae,diffusion,scgan,lim-wgan] [--classes cuprate,iron-based,other] \\
-        [--epochs N] [--n-samples 100000] [--holdout 0.1] [--predictors-from RUN_DIR] [--output-dir DIR]
+        [--epochs N] [--params JSON] [--init-from RUN] [--n-samples 100000] [--holdout 0.1] [--predictors-from RUN_DIR] [--output-dir DIR]
     SCTK_DATA_DIR=/work/shared/data .venv/bin/python benchmarks/generators_per_class.py \
         --reevaluate RUN_DIR... --amount-step 0.05
 
 Everything goes through recipes, the way a user would run it: for each model and class a recipe is
 built from the shipped recipe of that model (its ``[generator]`` section: generator, encoder and
-parameters; ``--epochs`` overrides the recipe's epochs), trained on SuperCon rows with Tc > 0 of
+parameters; ``--epochs`` and ``--params`` override the recipe's parameters), trained on SuperCon rows with Tc > 0 of
 the class (ScGAN's three classes, column ``class``) with ``--holdout`` of the composition groups
 kept out of training, then evaluated with ``sctk evaluate``'s definitions on ``--n-samples`` fresh
 samples. Lim's conditional GAN is trained once on all four ``class_lim`` classes and evaluated per
@@ -20,7 +20,8 @@ Printed per model and class: training rows, held-out compositions, epochs, train
 % of samples or distinct samples: unique, novel vs training, novel vs SuperCon, SMACT-valid (alloys
 pass, SMACT's default oxidation states), share in the class, predicted superconducting p and rho,
 exact and near recovery of the held-out compositions (near: same elements, every atomic fraction
-within 0.005). The papers' figures are printed beneath.
+within 0.005), the same for the training compositions (the other reading of Lim's figure), and
+the mean number of elements per generated / training composition. The papers' figures are printed beneath.
 
 ``--reevaluate`` takes runs this script made with an ``element-fractions`` generator, copies each to
 ``<run>-step<amount_step>`` with the encoder's ``amount_step`` set, and evaluates the copy: the same
@@ -77,6 +78,9 @@ def generator_recipe(model: str, cls: str | None, args, predictors_from: Path) -
     generator |= {"n_samples": 1000, "holdout": args.holdout}
     if args.epochs:
         generator["params"] = generator.get("params", {}) | {"epochs": args.epochs}
+    generator["params"] = generator.get("params", {}) | json.loads(args.params)
+    if args.init_from:
+        generator["init_from"] = str(args.init_from)
     data_filters = [{"use": "threshold", "params": {"column": "tc", "gt": 0.0}}]
     if model == "lim-wgan":
         data_filters += shipped["data"]["filters"][1:]  # H..Pu only
@@ -119,6 +123,10 @@ def row(model: str, cls: str, run_dir: Path, args, registry, condition: str | No
         "novel SuperCon %": pct(m["novelty_supercon"]["value"]), "SMACT %": pct(m["smact_valid"]["value"]),
         "in class %": pct(in_class), "p %": pct(ps.get("value")), "rho %": pct(ps.get("rho")),
         "recovery %": pct(rec.get("value")), "near recovery %": pct((rec.get("near") or {}).get("value")),
+        "training recovery %": pct(m["recovery_training"]["value"]),
+        "training near %": pct(m["recovery_training"]["near"]["value"]),
+        "elements gen / train": f"{m['elements_per_composition']['generated']['mean']:.2f} / "
+                                f"{m['elements_per_composition']['training']['mean']:.2f}",
         "sample+score s": round(sum(result["seconds"].values()), 1),
     }
 
@@ -143,6 +151,9 @@ def main() -> None:
     parser.add_argument("--models", default="wgan-gp,vae,diffusion")
     parser.add_argument("--classes", default="cuprate,iron-based,other")
     parser.add_argument("--epochs", type=int, default=None, help="override the shipped recipes' epochs")
+    parser.add_argument("--params", default="{}", help="JSON object of generator parameters to override")
+    parser.add_argument("--init-from", type=Path, default=None,
+                        help="start each generator from this run's (transfer learning, e.g. an OQMD pre-training)")
     parser.add_argument("--n-samples", type=int, default=100_000)
     parser.add_argument("--holdout", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=0)

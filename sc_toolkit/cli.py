@@ -193,7 +193,8 @@ def _summary(result, plan) -> None:
     evaluation = metrics.get("evaluation", {}).get("metrics")
     if evaluation:
         shown = [("SMACT-valid", "smact_valid"), ("unique", "uniqueness"), ("novel vs SuperCon", "novelty_supercon"),
-                 ("predicted superconductors", "predicted_superconductor"), ("recovery", "recovery")]
+                 ("predicted superconductors", "predicted_superconductor"), ("recovery", "recovery"),
+                 ("recovery of training compositions", "recovery_training")]
         parts = [f"{label} {evaluation[key]['value']:.1%}" for label, key in shown
                  if isinstance(evaluation.get(key, {}).get("value"), (int, float))]
         near = evaluation.get("recovery", {}).get("near")

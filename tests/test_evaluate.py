@@ -12,7 +12,7 @@ import pytest
 from sc_toolkit.chem import Compositions
 from sc_toolkit.chem.matching import near_matched
 from sc_toolkit.errors import UserError
-from sc_toolkit.evaluate import DEFINITIONS, _recovery, bayesian_fraction, classifier_rates, evaluate_run, write_evaluation
+from sc_toolkit.evaluate import DEFINITIONS, _recovery, _training_recovery, bayesian_fraction, classifier_rates, evaluate_run, write_evaluation
 from sc_toolkit.plan import make_plan
 from sc_toolkit.registry import default_registry
 from sc_toolkit.runner import execute, start_run
@@ -125,6 +125,9 @@ def test_classes_recovery_and_tc(result, run_dir):
     assert rec["n_held_out"] == held.loc[held["tc"] > 0, "composition_key"].nunique() > 0
     assert 0.0 <= rec["value"] <= 1.0 and rec["count"] == round(rec["value"] * rec["n_held_out"])
     assert rec["count"] <= rec["near"]["count"] == round(rec["near"]["value"] * rec["n_held_out"])
+    trained = m["recovery_training"]
+    assert trained["n_training_compositions"] == learned["composition_key"].nunique()
+    assert trained["count"] == round(trained["value"] * trained["n_training_compositions"]) <= trained["near"]["count"]
     elements = m["elements_per_composition"]
     assert 1 <= elements["generated"]["mean"] <= elements["generated"]["max"]
     assert elements["training"]["mean"] >= 3  # cuprates: at least Cu, O and one more
@@ -165,6 +168,14 @@ def test_near_matched_needs_the_same_elements_and_close_fractions():
     assert near_matched(held, generated, 0.005).tolist() == [True, False, True, False]
     assert near_matched(held, generated, 0.0).tolist() == [False, False, True, False]
     assert near_matched(held, generated[:0], 0.005).tolist() == [False] * 4
+
+
+def test_training_recovery_counts_each_training_composition_once():
+    training = Compositions.from_formulas(["YBa2Cu3O7", "YBa2Cu3O7", "La1.85Sr0.15CuO4", "MgB2"])
+    generated = Compositions.from_formulas(["YBa2Cu3O7", "La1.84Sr0.16CuO4", "NbN"])
+    rec = _training_recovery(generated.keys(), generated.fractions, training, 3)
+    assert rec["n_training_compositions"] == 3 and rec["count"] == 1 and rec["near"]["count"] == 2
+    assert math.isclose(rec["value"], 1 / 3)
 
 
 def test_recovery_without_a_hold_out_uses_supercon_of_the_training_classes():

@@ -479,6 +479,10 @@ def _evaluation(d: _RunFiles) -> str:
             s = m["settings"]
             note = (note + " " if note else "") + "; ".join(
                 f"{k}={s[k]}" for k in ("smact", "include_alloys", "use_pauling_test", "oxidation_states") if k in s)
+        if key == "recovery_training" and m.get("available"):
+            note = (note + " " if note else "") + (
+                f"{m['n_training_compositions']:,} training compositions; near {m['near']['value']:.4f} "
+                f"({m['near']['count']:,})")
         if key == "recovery" and m.get("n_held_out") is not None:
             note = (note + " " if note else "") + f"held-out set: {m['n_held_out']:,} compositions of {', '.join(m.get('classes', []))}"
             if m.get("near"):

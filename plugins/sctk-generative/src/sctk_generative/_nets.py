@@ -21,6 +21,8 @@ def grouped_output(out: torch.Tensor, groups: int, width: int, output: str) -> t
     """Map raw outputs onto the data's range (flat rows of ``groups * width`` values):
 
     - "softmax": softmax over each group of ``width`` values (each group on the simplex);
+    - "sparsemax": sparsemax over each group (Martins & Astudillo 2016): the Euclidean projection
+      onto the simplex, so a group can hold exact zeros, as element fractions do;
     - "softmax-scaled": ``out`` holds ``groups * (width + 1)`` values; each group is a softmax over
       ``width`` values times a positive scale (softplus of the extra value), so one dominant slot can
       hold any positive value (ScGAN's rows: the slot is the level k, the value v / k);
@@ -28,6 +30,8 @@ def grouped_output(out: torch.Tensor, groups: int, width: int, output: str) -> t
     """
     if output == "softmax":
         return torch.softmax(out.float().view(-1, groups, width), dim=-1).view(-1, groups * width)
+    if output == "sparsemax":
+        return sparsemax(out.float().view(-1, groups, width)).view(-1, groups * width)
     if output == "softmax-scaled":
         out = out.float().view(-1, groups, width + 1)
         probabilities = torch.softmax(out[..., :width], dim=-1)
@@ -36,6 +40,27 @@ def grouped_output(out: torch.Tensor, groups: int, width: int, output: str) -> t
     if output == "sigmoid":
         return torch.sigmoid(out.float())
     return out
+
+
+def sparsemax(z: torch.Tensor) -> torch.Tensor:
+    """Euclidean projection of each row of ``z`` (along the last axis) onto the probability simplex:
+    ``max(z - tau, 0)`` with ``tau`` chosen so the row sums to 1. Differentiable almost everywhere;
+    the gradient flows to the entries left positive."""
+    ordered, _ = torch.sort(z, dim=-1, descending=True)
+    rank = torch.arange(1, z.shape[-1] + 1, device=z.device, dtype=z.dtype)
+    excess = ordered.cumsum(dim=-1) - 1
+    support = (ordered - excess / rank > 0).sum(dim=-1, keepdim=True)
+    tau = excess.gather(-1, support - 1) / support.to(z.dtype)
+    return torch.clamp(z - tau, min=0)
+
+
+def sparsemax_loss(z: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Sparsemax loss (Martins & Astudillo 2016) of scores ``z`` against simplex rows ``target``,
+    per row along the last axis: ``0.5 sum p (2 z - p) - target . z + 0.5 |target|^2`` with
+    ``p = sparsemax(z)``; non-negative, zero when ``p == target``, gradient ``p - target``. It plays
+    for sparsemax the role cross-entropy plays for softmax, and allows exact zeros in the target."""
+    p = sparsemax(z)
+    return 0.5 * (p * (2 * z - p)).sum(-1) - (target * z).sum(-1) + 0.5 * (target * target).sum(-1)
 
 
 def output_width(groups: int, width: int, output: str) -> int:

@@ -60,9 +60,11 @@ class WGANGP(TorchGAN):
     - ``output="softmax"`` puts every sample on the simplex along the last data axis (rows of element
       fractions sum to 1; each of the ``a`` rows of an ``(n, a, b)`` encoding sums to 1); training data
       must then be non-negative with such sums (a UserError otherwise, as for "sigmoid" outside [0, 1]).
-      ``output="softmax-scaled"``: along the last axis a softmax times a positive per-row scale (an
-      extra generator unit through softplus), for rows with one dominant slot holding any positive
-      value, such as ScGAN's matrix.
+      ``output="sparsemax"`` projects onto the same simplex with sparsemax, so absent elements are
+      exactly 0 as in the data (a softmax is never 0; the critic can tell real rows from generated ones
+      by their many small fractions). ``output="softmax-scaled"``: along the last axis a softmax times
+      a positive per-row scale (an extra generator unit through softplus), for rows with one dominant
+      slot holding any positive value, such as ScGAN's matrix.
 
     Defaults were chosen on the 4,157 SuperCon (Stanev 2018) cuprates with Tc > 0, encoded as 96 element
     fractions, on a shared 2-core CPU (one torch thread): 300 epochs of batch 128 (about 200 s, ~1.5
@@ -101,9 +103,10 @@ class WGANGP(TorchGAN):
         learning_rate: float = Field(2e-4, gt=0, description="learning rate of both networks")
         betas: tuple[float, float] = Field((0.5, 0.9), description="Adam's (beta1, beta2)")
         rmsprop_alpha: float = Field(0.99, gt=0, lt=1, description="RMSProp's smoothing constant")
-        output: Literal["softmax", "softmax-scaled", "sigmoid", "linear"] = Field(
+        output: Literal["softmax", "sparsemax", "softmax-scaled", "sigmoid", "linear"] = Field(
             "softmax",
             description="generator output: 'softmax' (simplex along the last axis, e.g. element fractions), "
+            "'sparsemax' (the same with exact zeros), "
             "'softmax-scaled' (softmax times a positive scale along the last axis, e.g. scgan-onehot), "
             "'sigmoid' (values in [0, 1]) or 'linear' (unbounded; scale data to about unit size)",
         )
@@ -195,8 +198,8 @@ class WGANGP(TorchGAN):
         """float32 rows; UserError for data the output cannot produce."""
         X = as_float_rows(X, self.name)
         output = self.params.output
-        if output == "softmax":
-            check_simplex(X, self.name)
+        if output in ("softmax", "sparsemax"):
+            check_simplex(X, self.name, f"output='{output}'")
         elif output == "softmax-scaled" and X.min() < 0:
             raise UserError(f"output='softmax-scaled' needs non-negative values (got {X.min():.3g})")
         elif output == "sigmoid" and (X.min() < 0 or X.max() > 1):
