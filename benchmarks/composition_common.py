@@ -85,19 +85,26 @@ def load_average() -> str:
 class Grid:
     lightgbm: list[dict] = field(default_factory=list)
     xgboost: list[dict] = field(default_factory=list)
+    mlp: list[dict] = field(default_factory=list)
     knn_k: tuple[int, ...] = (3, 5, 10)
     checkpoint: int = 100
     inner_fraction: float = 0.15
 
 
-GRIDS = ("quick", "small", "slow", "long", "log", "wide")
+GRIDS = ("quick", "small", "slow", "slow+mlp", "long", "log", "wide")
+#: The `mlp` member of grid slow+mlp: the configuration screened on UCI outer folds 0-1 (3 networks
+#: there; 2 here for time), fixed epochs, so nothing is chosen on the inner hold-out but its weight.
+MLP_MEMBER = dict(hidden=[512, 256, 128], dropout=0.1, epochs=100, batch_size=128, learning_rate=2e-3,
+                  weight_decay=1e-4, n_models=2, device="cpu")
 
 
 def grid(name: str, task: str) -> Grid:
     """``quick``: a smoke run; ``small``: one LightGBM, one XGBoost, kNN, 2-4 min per fold on two
     loaded cores; ``slow`` (both scripts' default): ``small`` with LightGBM at learning rate 0.03, up
     to 1,000 rounds for classification (``small`` chose 100-150 rounds at 0.1) and 2,000 for
-    regression (UCI pooled RMSE 9.08 -> 9.03 K; 2-4 min per fold at load 4-8); ``long``: the
+    regression (UCI pooled RMSE 9.08 -> 9.03 K; 2-4 min per fold at load 4-8); ``slow+mlp``: ``slow``
+    plus the ``mlp`` predictor (a feed-forward network ensemble, ``MLP_MEMBER``) as a fourth blend
+    member (about 5 more minutes per fold); ``long``: the
     same as ``small`` with round caps 1500 / 1000 instead of 800 / 500 (the inner choice hit 500
     XGBoost rounds in 8 of 10 UCI folds); ``log``: adds a LightGBM on ln(1 + Tc) for regression
     (about twice as slow; no gain on the two UCI folds it was run on); ``wide``: adds bigger trees
@@ -113,10 +120,10 @@ def grid(name: str, task: str) -> Grid:
     xgb = dict(max_depth=7, learning_rate=0.1, colsample=0.5, n_estimators=500)
     if name == "small":
         return Grid(lightgbm=[lgb], xgboost=[xgb], knn_k=(3, 5, 10), checkpoint=50)
-    if name == "slow":
+    if name in ("slow", "slow+mlp"):
         rounds = 2000 if task == "regression" else 1000
         return Grid(lightgbm=[{**lgb, "learning_rate": 0.03, "n_estimators": rounds}], xgboost=[xgb],
-                    knn_k=(3, 5, 10), checkpoint=50)
+                    mlp=[MLP_MEMBER] if name == "slow+mlp" else [], knn_k=(3, 5, 10), checkpoint=50)
     if name == "long":  # small with higher round caps: the inner choice often hit small's caps
         return Grid(lightgbm=[{**lgb, "n_estimators": 1500}], xgboost=[{**xgb, "n_estimators": 1000}],
                     knn_k=(3, 5, 10), checkpoint=50)
@@ -217,6 +224,17 @@ def tuned_ensemble(
             members[name] = (family, {**config, "n_estimators": rounds})
             chosen[name] = f"{rounds} rounds (inner {score:.3f})"
 
+    if search.mlp:
+        import torch
+
+        torch.set_num_threads(1)  # one thread per model, as the trees' n_jobs=1
+    for config in search.mlp:
+        model = REGISTRY.get("predictor", "mlp")(task=task, random_state=seed, **config).fit(
+            X[fit_rows], target[fit_rows])
+        val_pred["mlp"] = _predict(model, X[val_rows], task)
+        members["mlp"] = ("mlp", config)
+        chosen["mlp"] = f"{config['epochs']} epochs (inner {_score(task, y_val, val_pred['mlp']):.3f})"
+
     best = None
     for k in search.knn_k:
         model = REGISTRY.get("predictor", "knn")(task=task, n_neighbors=k, n_jobs=1).fit(
@@ -250,6 +268,10 @@ def tuned_ensemble(
                 knn_X[train], target[train] if task == "regression" else y[train]
             )
             predictions[name] = _predict(model, knn_X[test], task)
+        elif family == "mlp":
+            model = REGISTRY.get("predictor", "mlp")(task=task, random_state=seed, **config).fit(
+                X[train], target[train])
+            predictions[name] = _predict(model, X[test], task)
         else:
             model = _make(family, task, config, seed).fit(X[train], target[train])
             predictions[name] = _predict(model, X[test], task)

@@ -12,12 +12,14 @@ import pytest
 from sc_toolkit import UserError
 from sc_toolkit.chem import Compositions
 from sc_toolkit.testing import check_predictor
-from sctk_boosting import KNNPredictor, LightGBMPredictor, XGBoostPredictor
+from sctk_boosting import KNNPredictor, LightGBMPredictor, MLPPredictor, XGBoostPredictor
 
 #: n_jobs=1: OpenMP threads oversubscribe a busy 2-core machine and slow down by orders of magnitude.
 SMALL = {"n_estimators": 50, "n_models": 2, "n_jobs": 1}
 #: Each predictor with settings small enough for a 2-core test machine.
-PREDICTORS = [(LightGBMPredictor, SMALL), (XGBoostPredictor, SMALL), (KNNPredictor, {"n_jobs": 1})]
+SMALL_MLP = {"epochs": 8, "hidden": [32, 16], "n_models": 2, "device": "cpu"}
+PREDICTORS = [(LightGBMPredictor, SMALL), (XGBoostPredictor, SMALL), (KNNPredictor, {"n_jobs": 1}),
+              (MLPPredictor, SMALL_MLP)]
 NAMES = [cls.name for cls, _ in PREDICTORS]
 BOOSTED = [LightGBMPredictor, XGBoostPredictor]
 N_CONTRACT = 600
@@ -96,7 +98,7 @@ def test_classifier_roundtrip_keeps_everything(cls, small, supercon, tmp_path):
     X, labels = X[:N_CONTRACT], tc[:N_CONTRACT] > 10
     model = cls(task="classification", **small).fit(X, labels)
     loaded = cls.load(model.save(tmp_path / "model"))
-    assert {p.suffix for p in (tmp_path / "model").iterdir()} <= {".json", ".txt", ".npy"}, "no pickles"
+    assert {p.suffix for p in (tmp_path / "model").iterdir()} <= {".json", ".txt", ".npy", ".npz"}, "no pickles"
     assert loaded.classes_.tolist() == [False, True]
     assert np.array_equal(loaded.predict_proba(X), model.predict_proba(X))
     for a, b in zip(loaded.predict(X, return_std=True), model.predict(X, return_std=True)):
@@ -194,7 +196,22 @@ def test_progress_advances_once_per_member(cls, supercon):
     assert run.steps == {f"training {cls.name}": 3}
 
 
-@pytest.mark.parametrize("cls", [LightGBMPredictor, XGBoostPredictor, KNNPredictor], ids=lambda c: c.name)
+def test_mlp_seeding_std_and_progress(supercon):
+    X, tc, _ = supercon
+    X, tc = X[:N_CONTRACT], tc[:N_CONTRACT]
+    run = _RecordingRun()
+    a_mean, a_std = MLPPredictor(random_state=3, **SMALL_MLP).fit(X, tc, run=run).predict(X, return_std=True)
+    b_mean, b_std = MLPPredictor(random_state=3, **SMALL_MLP).fit(X, tc).predict(X, return_std=True)
+    c_mean = MLPPredictor(random_state=4, **SMALL_MLP).fit(X, tc).predict(X)
+    assert np.array_equal(a_mean, b_mean) and np.array_equal(a_std, b_std)
+    assert not np.allclose(a_mean, c_mean) and a_std.max() > 0, "members from different seeds differ"
+    assert run.steps == {"training mlp 1/2": 8, "training mlp 2/2": 8}
+    baseline = np.mean(np.abs(np.median(tc) - tc))
+    assert np.mean(np.abs(a_mean - tc)) < baseline, "it learns, in K (the target's scaling is undone)"
+
+
+@pytest.mark.parametrize("cls", [LightGBMPredictor, XGBoostPredictor, KNNPredictor, MLPPredictor],
+                         ids=lambda c: c.name)
 def test_citations_and_provenance(cls):
     predictor = cls()
     assert predictor.citations() and all(isinstance(c, str) for c in predictor.citations())

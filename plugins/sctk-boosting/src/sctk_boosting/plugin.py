@@ -1,6 +1,7 @@
-"""Entry point of sctk-boosting: registers the ``lightgbm``, ``xgboost`` and ``knn`` predictors.
+"""Entry point of sctk-boosting: registers the ``lightgbm``, ``xgboost``, ``knn`` and ``mlp``
+predictors.
 
-Importing this module imports neither LightGBM, XGBoost nor scikit-learn; the predictors import
+Importing this module imports neither LightGBM, XGBoost, scikit-learn nor torch; the predictors import
 them inside the methods that use them.
 """
 
@@ -8,12 +9,14 @@ from sc_toolkit import hookimpl
 
 from .knn import KNNPredictor
 from .lightgbm_model import LightGBMPredictor
+from .mlp import MLPPredictor
 from .xgboost_model import XGBoostPredictor
 
 
 @hookimpl
 def register_predictors(register):
-    """Register the boosted-tree ensembles and the nearest-neighbours baseline."""
+    """Register the boosted-tree ensembles, the nearest-neighbours baseline and the network ensemble."""
     register(LightGBMPredictor)
     register(XGBoostPredictor)
     register(KNNPredictor)
+    register(MLPPredictor)
