@@ -54,15 +54,6 @@ def sparsemax(z: torch.Tensor) -> torch.Tensor:
     return torch.clamp(z - tau, min=0)
 
 
-def sparsemax_loss(z: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Sparsemax loss (Martins & Astudillo 2016) of scores ``z`` against simplex rows ``target``,
-    per row along the last axis: ``0.5 sum p (2 z - p) - target . z + 0.5 |target|^2`` with
-    ``p = sparsemax(z)``; non-negative, zero when ``p == target``, gradient ``p - target``. It plays
-    for sparsemax the role cross-entropy plays for softmax, and allows exact zeros in the target."""
-    p = sparsemax(z)
-    return 0.5 * (p * (2 * z - p)).sum(-1) - (target * z).sum(-1) + 0.5 * (target * target).sum(-1)
-
-
 def output_width(groups: int, width: int, output: str) -> int:
     return groups * (width + 1) if output == "softmax-scaled" else groups * width
 

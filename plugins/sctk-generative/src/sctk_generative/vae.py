@@ -30,9 +30,7 @@ class VAE(TorchGenerator):
     ``output = "softmax"`` (element fractions) the decoder's logits go through a softmax along the
     last axis, so samples lie on the simplex, and the reconstruction loss is the cross-entropy
     -sum x log p of the data fractions x against the decoded p (a multinomial likelihood), summed
-    over the row's groups; ``output = "sparsemax"`` projects the decoder's scores onto the simplex
-    with sparsemax (exact zeros for absent elements) and uses the sparsemax loss (its counterpart of
-    the cross-entropy; Martins & Astudillo 2016); "sigmoid" uses binary cross-entropy, "linear" and "softmax-scaled" the
+    over the row's groups; "sigmoid" uses binary cross-entropy, "linear" and "softmax-scaled" the
     squared error. Loss per row = reconstruction + beta_t * KL(q(z | x, y) || N(0, I)), with beta_t
     rising linearly from 0 to ``beta`` over the first ``kl_warmup`` epochs (KL warm-up, Bowman et al.
     2016) to avoid posterior collapse. ``sample`` decodes z ~ N(0, I) with the asked label (or labels
@@ -57,9 +55,8 @@ class VAE(TorchGenerator):
         kl_warmup: int = Field(50, ge=0, description="epochs over which the KL weight rises linearly to beta")
         learning_rate: float = Field(1e-3, gt=0, description="Adam learning rate")
         betas: tuple[float, float] = Field((0.9, 0.999), description="Adam's (beta1, beta2)")
-        output: Literal["softmax", "sparsemax", "softmax-scaled", "sigmoid", "linear"] = Field(
-            "softmax", description="decoder output: 'softmax' (simplex along the last axis), 'sparsemax' (the same "
-            "with exact zeros), 'softmax-scaled', "
+        output: Literal["softmax", "softmax-scaled", "sigmoid", "linear"] = Field(
+            "softmax", description="decoder output: 'softmax' (simplex along the last axis), 'softmax-scaled', "
             "'sigmoid' ([0, 1]) or 'linear'",
         )
 
@@ -75,8 +72,8 @@ class VAE(TorchGenerator):
 
     def _check_X(self, X) -> np.ndarray:
         X = as_float_rows(X, self.name)
-        if self.params.output in ("softmax", "sparsemax"):
-            check_simplex(X, self.name, f"output='{self.params.output}'")
+        if self.params.output == "softmax":
+            check_simplex(X, self.name)
         elif self.params.output == "sigmoid" and (X.min() < 0 or X.max() > 1):
             raise UserError(f"output='sigmoid' needs values in [0, 1] (got {X.min():.3g} to {X.max():.3g})")
         return X
@@ -90,10 +87,6 @@ class VAE(TorchGenerator):
         if output == "softmax":
             logp = torch.log_softmax(raw.view(len(x), net.groups, net.width), dim=-1).view(len(x), -1)
             return -(x * logp).sum(dim=1)
-        if output == "sparsemax":
-            from ._nets import sparsemax_loss
-
-            return sparsemax_loss(raw.view(len(x), net.groups, net.width), x.view(len(x), net.groups, -1)).sum(dim=1)
         if output == "sigmoid":
             return F.binary_cross_entropy_with_logits(raw, x, reduction="none").sum(dim=1)
         from ._nets import grouped_output
