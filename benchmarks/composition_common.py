@@ -62,6 +62,35 @@ def grouped_folds(groups: np.ndarray, n_folds: int) -> list[tuple[np.ndarray, np
     return list(GroupKFold(n_splits=n_folds).split(np.zeros(len(groups)), groups=groups))
 
 
+def outer_folds(groups: np.ndarray, n_folds: int, max_folds: int | None = None,
+                only: str | None = None) -> list[tuple[int, tuple[np.ndarray, np.ndarray]]]:
+    """(index, (train, test)) of the outer folds to run: the first ``max_folds``, or those listed in
+    ``only`` ("0,1,2"), so that disjoint parts can run as separate processes."""
+    folds = list(enumerate(grouped_folds(groups, n_folds)))[:max_folds]
+    if only:
+        wanted = {int(f) for f in only.split(",")}
+        folds = [(i, f) for i, f in folds if i in wanted]
+    return folds
+
+
+def save_part(path, y: np.ndarray, groups: np.ndarray, oof: dict[str, np.ndarray]) -> None:
+    """Out-of-fold predictions (NaN outside the folds run) of one part, for :func:`load_parts`."""
+    np.savez(path, y=y, groups=groups, **{k.replace(" ", "_"): v for k, v in oof.items()})
+
+
+def load_parts(paths) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """(targets, groups, out-of-fold predictions per model) of parts saved over disjoint folds."""
+    parts = [np.load(path) for path in paths]
+    y = parts[0]["y"]
+    oof: dict[str, np.ndarray] = {}
+    for part in parts:
+        for name in part.files:
+            if name not in ("y", "groups"):
+                done = ~np.isnan(part[name])
+                oof.setdefault(name.replace("_", " "), np.full(len(y), np.nan))[done] = part[name][done]
+    return y, parts[0]["groups"], oof
+
+
 def versions() -> str:
     names = ("sc-toolkit", "lightgbm", "xgboost", "scikit-learn", "numpy", "matminer")
     found = []

@@ -14,6 +14,8 @@ parts of three outer folds (LightGBM log loss 0.221 -> 0.214 against magpie + fr
 under the full protocol they moved pooled accuracy from 0.9176 to 0.9193.
 
     .venv/bin/python benchmarks/composition_stanev_classifier.py [--folds 5] [--quick]
+    .venv/bin/python benchmarks/composition_stanev_classifier.py --grid slow+mlp --only-folds 0,1 --save a.npz
+    .venv/bin/python benchmarks/composition_stanev_classifier.py --merge a.npz b.npz   # the table of both parts
 """
 
 from __future__ import annotations
@@ -33,7 +35,10 @@ from composition_common import (  # noqa: E402
     grid,
     grouped_folds,
     load_average,
+    load_parts,
     load_table,
+    outer_folds,
+    save_part,
     tuned_ensemble,
     versions,
 )
@@ -50,7 +55,16 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="same as --grid quick (a smoke run)")
     parser.add_argument("--grid", choices=GRIDS, default="slow", help="search grid (composition_common.grid)")
     parser.add_argument("--max-folds", type=int, default=None, help="stop after this many outer folds")
+    parser.add_argument("--only-folds", default=None,
+                        help="comma-separated outer folds to run (e.g. 0,1,2; merge parts with --save)")
+    parser.add_argument("--save", type=Path, help="write the out-of-fold probabilities to this .npz")
+    parser.add_argument("--merge", type=Path, nargs="+", help="print the table of these --save files and stop")
     args = parser.parse_args()
+    if args.merge:
+        label, groups, proba = load_parts(args.merge)
+        done = ~np.isnan(proba["ensemble"])
+        report(label.astype(bool), proba, [test for _, test in grouped_folds(groups, args.folds) if done[test].all()])
+        return
 
     start = time.perf_counter()
     print(f"load average at start: {load_average()}")
@@ -66,39 +80,44 @@ def main() -> None:
           f"grid {'quick' if args.quick else args.grid}: {search}")
     print(versions())
 
-    proba, per_fold = {}, {}
-    folds = grouped_folds(groups, args.folds)[: args.max_folds]
-    for fold, (train, test) in enumerate(folds):
+    proba = {}
+    folds = outer_folds(groups, args.folds, args.max_folds, args.only_folds)
+    for fold, (train, test) in folds:
         t0 = time.perf_counter()
         result = tuned_ensemble(X, label, groups, train, test, task="classification", search=search,
                                 seed=args.seed, knn_X=knn_X)
         majority = float(label[train].mean() >= 0.5)
         result.predictions["majority baseline"] = np.full(len(test), majority)
-        names = list(result.predictions)
-        for name in names:
-            p = result.predictions[name]
+        for name, p in result.predictions.items():
             proba.setdefault(name, np.full(len(label), np.nan))[test] = p
-            per_fold.setdefault(name, []).append(_metrics(label[test], p))
-        m = per_fold["ensemble"][-1]
+        m = _metrics(label[test], result.predictions["ensemble"])
         print(f"fold {fold}: ensemble accuracy {m['accuracy']:.4f} ROC-AUC {m['roc_auc']:.4f} | "
               + " | ".join(f"{k}: {v}" for k, v in result.chosen.items())
               + f" | {time.perf_counter() - t0:.0f} s, load {load_average()}", flush=True)
+    if args.save:
+        save_part(args.save, label, groups, proba)
+    report(label, proba, [test for _, (_, test) in folds])
+    print(f"total {time.perf_counter() - start:.0f} s; load average at end: {load_average()}")
 
+
+def report(label: np.ndarray, proba: dict[str, np.ndarray], tests: list[np.ndarray]) -> None:
+    """Pooled out-of-fold accuracy and ROC-AUC per model (mean +- std over the folds ``tests``),
+    Stanev's figure, and whether the target is met."""
     done = ~np.isnan(proba["ensemble"])
-    print(f"\nOut-of-fold over {done.sum()} rows ({len(folds)} folds), pooled; mean +- std over folds in brackets")
+    print(f"\nOut-of-fold over {done.sum()} rows ({len(tests)} folds), pooled; mean +- std over folds in brackets")
     print(f"{'model':<62} {'accuracy':>20} {'ROC-AUC':>20}")
-    labels = {"ensemble": "ours: tuned LightGBM+XGBoost+kNN blend", "majority baseline": "majority class of training"}
-    for name in names:
+    labels = {"ensemble": "ours: tuned blend", "majority baseline": "majority class of training"}
+    for name in proba:
         pooled = _metrics(label[done], proba[name][done])
+        per_fold = [_metrics(label[test], proba[name][test]) for test in tests]
         cells = []
         for key in ("accuracy", "roc_auc"):
-            values = np.array([m[key] for m in per_fold[name]])
+            values = np.array([m[key] for m in per_fold])
             cells.append(f"{pooled[key]:.4f} ({values.mean():.3f}+-{values.std():.3f})")
         print(f"{labels.get(name, 'ours: tuned ' + name):<62} {cells[0]:>20} {cells[1]:>20}")
     print(f"{'Stanev 2018, Magpie-style + random forest, random split':<62} {'~0.92':>20} {'-':>20}")
     accuracy = _metrics(label[done], proba["ensemble"][done])["accuracy"]
     print(f"target accuracy >= 0.94: {'met' if accuracy >= 0.94 else 'not met'}")
-    print(f"total {time.perf_counter() - start:.0f} s; load average at end: {load_average()}")
 
 
 def _metrics(label: np.ndarray, p: np.ndarray) -> dict[str, float]:

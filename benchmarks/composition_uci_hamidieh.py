@@ -37,7 +37,10 @@ from composition_common import (  # noqa: E402
     grid,
     grouped_folds,
     load_average,
+    load_parts,
     load_table,
+    outer_folds,
+    save_part,
     tuned_ensemble,
     versions,
 )
@@ -84,10 +87,7 @@ def main() -> None:
     print(versions())
 
     oof = {}
-    folds = list(enumerate(grouped_folds(groups, args.folds)))[: args.max_folds]
-    if args.only_folds:
-        wanted = {int(f) for f in args.only_folds.split(",")}
-        folds = [(i, f) for i, f in folds if i in wanted]
+    folds = outer_folds(groups, args.folds, args.max_folds, args.only_folds)
     for fold, (train, test) in folds:
         t0 = time.perf_counter()
         result = tuned_ensemble(X, y, groups, train, test, task="regression", search=search, seed=args.seed,
@@ -102,24 +102,16 @@ def main() -> None:
               + f" | {time.perf_counter() - t0:.0f} s, load {load_average()}", flush=True)
 
     if args.save:
-        np.savez(args.save, y=y, groups=groups, **{k.replace(" ", "_"): v for k, v in oof.items()})
+        save_part(args.save, y, groups, oof)
     report(y, oof, [test for _, (_, test) in folds])
     print(f"total {time.perf_counter() - start:.0f} s; load average at end: {load_average()}")
 
 
 def merge(paths: list[Path], n_folds: int) -> None:
     """Print the pooled table of out-of-fold predictions saved by runs over disjoint folds."""
-    parts = [np.load(path) for path in paths]
-    y = parts[0]["y"]
-    oof = {}
-    for part in parts:
-        for name in part.files:
-            if name not in ("y", "groups"):
-                done = ~np.isnan(part[name])
-                oof.setdefault(name.replace("_", " "), np.full(len(y), np.nan))[done] = part[name][done]
+    y, groups, oof = load_parts(paths)
     done = ~np.isnan(oof["ensemble"])
-    folds = grouped_folds(parts[0]["groups"], n_folds)
-    report(y, oof, [test for _, test in folds if done[test].all()])
+    report(y, oof, [test for _, test in grouped_folds(groups, n_folds) if done[test].all()])
 
 
 def report(y: np.ndarray, oof: dict[str, np.ndarray], tests: list[np.ndarray]) -> None:
