@@ -210,6 +210,18 @@ def test_mlp_seeding_std_and_progress(supercon):
     assert np.mean(np.abs(a_mean - tc)) < baseline, "it learns, in K (the target's scaling is undone)"
 
 
+def test_mlp_stays_in_the_training_range_far_outside_it(supercon, tmp_path):
+    X, tc, _ = supercon
+    X, tc = X[:N_CONTRACT], tc[:N_CONTRACT]
+    model = MLPPredictor(**SMALL_MLP).fit(X, tc)
+    far = X[:20].copy()
+    far[:, np.argmin((X > 0).sum(axis=0) + (X.max(axis=0) == 0) * len(X))] = 1e3  # a rare column, far out
+    for predictor in (model, MLPPredictor.load(model.save(tmp_path / "mlp"))):
+        prediction = predictor.predict(far)
+        assert tc.min() <= prediction.min() and prediction.max() <= tc.max()
+        assert np.array_equal(prediction, predictor.predict(np.clip(far, X.min(axis=0), X.max(axis=0))))
+
+
 @pytest.mark.parametrize("cls", [LightGBMPredictor, XGBoostPredictor, KNNPredictor, MLPPredictor],
                          ids=lambda c: c.name)
 def test_citations_and_provenance(cls):

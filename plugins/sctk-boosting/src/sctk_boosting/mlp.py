@@ -54,6 +54,10 @@ class MLPPredictor(Predictor):
       column is centred only) and, for regression, the target likewise; every network trains for
       ``epochs`` with AdamW under a one-cycle learning-rate schedule. Features must be finite.
       ``groups`` is accepted and unused: nothing is held out (no early stopping).
+    - A network extrapolates linearly, and a rare element's fraction column has a tiny training
+      std, so a new composition rich in it lies hundreds of stds out (one such UCI row was once
+      predicted at -9,000 K). So features are clipped to the training range of each column before
+      they enter a network, and regression predictions to the training range of the target.
     - ``predict(X, return_std=True)``: regression gives the members' mean and std; classification
       gives the label of the highest mean probability and the std of the members' probability of
       that label. ``predict_proba`` gives the members' mean class probabilities.
@@ -77,11 +81,13 @@ class MLPPredictor(Predictor):
         self.n_features_in_ = X.shape[1]
         self.x_mean_, self.x_scale_ = X.mean(axis=0), X.std(axis=0)
         self.x_scale_[self.x_scale_ == 0] = 1.0
+        self.x_min_, self.x_max_ = X.min(axis=0), X.max(axis=0)
         if classes is not None:
             self.classes_ = classes
             self.y_mean_, self.y_scale_ = 0.0, 1.0
         else:
             self.y_mean_, self.y_scale_ = float(target.mean()), float(target.std() or 1.0)
+            self.y_range_ = (float(target.min()), float(target.max()))
         device = self._device()
         inputs = torch.as_tensor(self._scaled(X), device=device)
         if classes is None:
@@ -104,7 +110,7 @@ class MLPPredictor(Predictor):
             if not return_std:
                 return labels
             return labels, outputs[:, np.arange(len(best)), best].std(axis=0)
-        values = outputs * self.y_scale_ + self.y_mean_
+        values = np.clip(outputs * self.y_scale_ + self.y_mean_, *self.y_range_)
         return (values.mean(axis=0), values.std(axis=0)) if return_std else values.mean(axis=0)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
@@ -187,7 +193,8 @@ class MLPPredictor(Predictor):
         return F.smooth_l1_loss(output.squeeze(1), labels, beta=self.params.huber_delta)
 
     def _scaled(self, X: np.ndarray) -> np.ndarray:
-        return ((X - self.x_mean_) / self.x_scale_).astype(np.float32)
+        """Standardised features, each column first clipped to its training range."""
+        return ((np.clip(X, self.x_min_, self.x_max_) - self.x_mean_) / self.x_scale_).astype(np.float32)
 
     def _outputs(self, X: np.ndarray) -> np.ndarray:
         """Per member: standardised predictions (n,) or class probabilities (n, k); shape (members, ...)."""
@@ -211,7 +218,8 @@ class MLPPredictor(Predictor):
         for index, net in enumerate(self.members_):
             np.savez(directory / WEIGHTS.format(index=index), **{k: v.cpu().numpy() for k, v in net.state_dict().items()})
         meta = {"n_features": self.n_features_in_, "x_mean": self.x_mean_.tolist(), "x_scale": self.x_scale_.tolist(),
-                "y_mean": self.y_mean_, "y_scale": self.y_scale_, "n_members": len(self.members_),
+                "x_min": self.x_min_.tolist(), "x_max": self.x_max_.tolist(), "y_mean": self.y_mean_,
+                "y_scale": self.y_scale_, "y_range": getattr(self, "y_range_", None), "n_members": len(self.members_),
                 "classes": self.classes_.tolist() if hasattr(self, "classes_") else None}
         (directory / METADATA).write_text(json.dumps(meta) + "\n")
 
@@ -223,7 +231,10 @@ class MLPPredictor(Predictor):
         meta = json.loads((directory / METADATA).read_text())
         self.n_features_in_ = meta["n_features"]
         self.x_mean_, self.x_scale_ = np.asarray(meta["x_mean"]), np.asarray(meta["x_scale"])
+        self.x_min_, self.x_max_ = np.asarray(meta["x_min"]), np.asarray(meta["x_max"])
         self.y_mean_, self.y_scale_ = meta["y_mean"], meta["y_scale"]
+        if meta["y_range"] is not None:
+            self.y_range_ = tuple(meta["y_range"])
         if meta["classes"] is not None:
             self.classes_ = np.asarray(meta["classes"])
         device = self._device()
