@@ -2,15 +2,16 @@
 
     SCTK_DATA_DIR=/work/shared/data .venv/bin/python benchmarks/generators_per_class.py \\
         [--models wgan-gp,vae,diffusion,scgan,lim-wgan] [--classes cuprate,iron-based,other] \\
-        [--epochs N] [--params JSON] [--init-from RUN] [--n-samples 100000] [--holdout 0.1] [--predictors-from RUN_DIR] [--output-dir DIR]
+        [--epochs N] [--params JSON] [--init-from RUN] [--n-samples 100000] [--holdout 0.1] \\
+        [--predictors-from RUN_DIR] [--output-dir DIR]
     SCTK_DATA_DIR=/work/shared/data .venv/bin/python benchmarks/generators_per_class.py \
         --reevaluate RUN_DIR... --amount-step 0.05
 
 Everything goes through recipes, the way a user would run it: for each model and class a recipe is
 built from the shipped recipe of that model (its ``[generator]`` section: generator, encoder and
-parameters; ``--epochs`` and ``--params`` override the recipe's parameters), trained on SuperCon rows with Tc > 0 of
-the class (ScGAN's three classes, column ``class``) with ``--holdout`` of the composition groups
-kept out of training, then evaluated with ``sctk evaluate``'s definitions on ``--n-samples`` fresh
+parameters; ``--epochs`` and ``--params`` override the recipe's parameters; ``--init-from`` starts
+from a saved generator), trained on SuperCon rows with Tc > 0 of the class (ScGAN's three classes,
+column ``class``) with ``--holdout`` of the composition groups kept out of training, then evaluated with ``sctk evaluate``'s definitions on ``--n-samples`` fresh
 samples. Lim's conditional GAN is trained once on all four ``class_lim`` classes and evaluated per
 condition. The Tc regressor and superconductor classifier (for the predicted-superconducting
 fraction and ScGAN's rho) come from a run of ``recipes/supercon_tc.toml`` (``--predictors-from``, or
@@ -21,7 +22,8 @@ Printed per model and class: training rows, held-out compositions, epochs, train
 pass, SMACT's default oxidation states), share in the class, predicted superconducting p and rho,
 exact and near recovery of the held-out compositions (near: same elements, every atomic fraction
 within 0.005), the same for the training compositions (the other reading of Lim's figure), and
-the mean number of elements per generated / training composition. The papers' figures are printed beneath.
+the mean number of elements per generated / training composition. The papers' figures are printed
+beneath.
 
 ``--reevaluate`` takes runs this script made with an ``element-fractions`` generator, copies each to
 ``<run>-step<amount_step>`` with the encoder's ``amount_step`` set, and evaluates the copy: the same

@@ -444,7 +444,8 @@ def _recovery(distinct_keys: np.ndarray, distinct_fractions: np.ndarray, trainin
                            "definition": DEFINITIONS["recovery_near"]}}
 
 
-def _training_recovery(distinct_keys: np.ndarray, distinct_fractions: np.ndarray, training_comps: Compositions | None, n_samples: int) -> dict[str, Any]:
+def _training_recovery(distinct_keys: np.ndarray, distinct_fractions: np.ndarray,
+                       training_comps: Compositions | None, n_samples: int) -> dict[str, Any]:
     """Training compositions regenerated exactly (composition_key) and near (same elements, every
     fraction within RECOVERY_TOLERANCE) among the distinct generated compositions."""
     out: dict[str, Any] = {"definition": DEFINITIONS["recovery_training"], "n_samples": int(n_samples)}
