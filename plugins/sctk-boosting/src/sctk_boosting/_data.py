@@ -52,3 +52,14 @@ def as_targets(y, n_rows: int, task: str) -> tuple[np.ndarray, np.ndarray | None
             hint="check the label threshold or the training rows",
         )
     return index, classes
+
+
+def ensemble_labels(members: np.ndarray, classes: np.ndarray, return_std: bool):
+    """The label of the highest mean probability over ensemble members (``members``: shape
+    (n_members, n_rows, n_classes)), and with ``return_std`` the members' std of that label's
+    probability."""
+    best = members.mean(axis=0).argmax(axis=1)
+    labels = classes[best]
+    if not return_std:
+        return labels
+    return labels, members[:, np.arange(len(best)), best].std(axis=0)

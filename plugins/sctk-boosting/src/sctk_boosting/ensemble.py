@@ -30,7 +30,7 @@ from pydantic import Field, model_validator
 from sc_toolkit import Params, Predictor, UserError
 from sc_toolkit.progress import progress
 
-from ._data import as_features, as_targets
+from ._data import as_features, as_targets, ensemble_labels
 
 METADATA = "ensemble.json"
 
@@ -137,13 +137,7 @@ class BoostedEnsemble(Predictor):
         """Regression: the ensemble mean (and the members' std). Classification: the most
         probable label (and the members' std of that label's probability)."""
         if self.task == "classification":
-            members = self._member_probabilities(X)
-            mean = members.mean(axis=0)
-            best = mean.argmax(axis=1)
-            labels = self.classes_[best]
-            if not return_std:
-                return labels
-            return labels, members[:, np.arange(len(best)), best].std(axis=0)
+            return ensemble_labels(self._member_probabilities(X), self.classes_, return_std)
         X = self._features(X)
         members = np.stack([self._predict_member(b, X) for b in self.models_])
         if self.params.log_target:

@@ -18,7 +18,7 @@ from pydantic import Field
 from sc_toolkit import Params, Predictor, UserError
 from sc_toolkit.progress import progress
 
-from ._data import as_features, as_targets
+from ._data import as_features, as_targets, ensemble_labels
 
 METADATA = "mlp.json"
 WEIGHTS = "mlp_member{index}.npz"
@@ -104,12 +104,7 @@ class MLPPredictor(Predictor):
         """Mean prediction of the members (and their std with ``return_std``)."""
         outputs = self._outputs(X)
         if self.task == "classification":
-            mean = outputs.mean(axis=0)
-            best = mean.argmax(axis=1)
-            labels = self.classes_[best]
-            if not return_std:
-                return labels
-            return labels, outputs[:, np.arange(len(best)), best].std(axis=0)
+            return ensemble_labels(outputs, self.classes_, return_std)
         values = np.clip(outputs * self.y_scale_ + self.y_mean_, *self.y_range_)
         return (values.mean(axis=0), values.std(axis=0)) if return_std else values.mean(axis=0)
 
