@@ -114,7 +114,7 @@ def load_average() -> str:
 class Grid:
     lightgbm: list[dict] = field(default_factory=list)
     xgboost: list[dict] = field(default_factory=list)
-    mlp: list[dict] = field(default_factory=list)
+    mlp: dict | None = None  # parameters of the one `mlp` blend member, if any
     knn_k: tuple[int, ...] = (3, 5, 10)
     checkpoint: int = 100
     inner_fraction: float = 0.15
@@ -133,9 +133,8 @@ def grid(name: str, task: str) -> Grid:
     to 1,000 rounds for classification (``small`` chose 100-150 rounds at 0.1) and 2,000 for
     regression (UCI pooled RMSE 9.08 -> 9.03 K; 2-4 min per fold at load 4-8); ``slow+mlp``: ``slow``
     plus the ``mlp`` predictor (a feed-forward network ensemble, ``MLP_MEMBER``) as a fourth blend
-    member (about 5 more minutes per fold); ``long``: the
-    same as ``small`` with round caps 1500 / 1000 instead of 800 / 500 (the inner choice hit 500
-    XGBoost rounds in 8 of 10 UCI folds); ``log``: adds a LightGBM on ln(1 + Tc) for regression
+    member (about 5 more minutes per fold); ``long``: the same as ``small`` with round caps 1500 /
+    1000 instead of 800 / 500 (the inner choice hit 500 XGBoost rounds in 8 of 10 UCI folds); ``log``: adds a LightGBM on ln(1 + Tc) for regression
     (about twice as slow; no gain on the two UCI folds it was run on); ``wide``: adds bigger trees
     and log target (several times slower, not run)."""
     if name == "quick":
@@ -152,7 +151,7 @@ def grid(name: str, task: str) -> Grid:
     if name in ("slow", "slow+mlp"):
         rounds = 2000 if task == "regression" else 1000
         return Grid(lightgbm=[{**lgb, "learning_rate": 0.03, "n_estimators": rounds}], xgboost=[xgb],
-                    mlp=[MLP_MEMBER] if name == "slow+mlp" else [], knn_k=(3, 5, 10), checkpoint=50)
+                    mlp=MLP_MEMBER if name == "slow+mlp" else None, knn_k=(3, 5, 10), checkpoint=50)
     if name == "long":  # small with higher round caps: the inner choice often hit small's caps
         return Grid(lightgbm=[{**lgb, "n_estimators": 1500}], xgboost=[{**xgb, "n_estimators": 1000}],
                     knn_k=(3, 5, 10), checkpoint=50)
@@ -257,12 +256,11 @@ def tuned_ensemble(
         import torch
 
         torch.set_num_threads(1)  # one thread per model, as the trees' n_jobs=1
-    for config in search.mlp:
-        model = REGISTRY.get("predictor", "mlp")(task=task, random_state=seed, **config).fit(
+        model = REGISTRY.get("predictor", "mlp")(task=task, random_state=seed, **search.mlp).fit(
             X[fit_rows], target[fit_rows])
         val_pred["mlp"] = _predict(model, X[val_rows], task)
-        members["mlp"] = ("mlp", config)
-        chosen["mlp"] = f"{config['epochs']} epochs (inner {_score(task, y_val, val_pred['mlp']):.3f})"
+        members["mlp"] = ("mlp", search.mlp)
+        chosen["mlp"] = f"{search.mlp['epochs']} epochs (inner {_score(task, y_val, val_pred['mlp']):.3f})"
 
     best = None
     for k in search.knn_k:
