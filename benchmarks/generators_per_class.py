@@ -6,6 +6,7 @@
         [--predictors-from RUN_DIR] [--output-dir DIR]
     SCTK_DATA_DIR=/work/shared/data .venv/bin/python benchmarks/generators_per_class.py \
         --reevaluate RUN_DIR... --amount-step 0.05
+    SCTK_DATA_DIR=/work/shared/data .venv/bin/python benchmarks/generators_per_class.py --evaluate RUN_DIR...
 
 Everything goes through recipes, the way a user would run it: for each model and class a recipe is
 built from the shipped recipe of that model (its ``[generator]`` section: generator, encoder and
@@ -18,16 +19,18 @@ fraction and ScGAN's rho) come from a run of ``recipes/supercon_tc.toml`` (``--p
 one made first in ``--output-dir``).
 
 Printed per model and class: training rows, held-out compositions, epochs, train seconds, and in
-% of samples or distinct samples: unique, novel vs training, novel vs SuperCon, SMACT-valid (alloys
-pass, SMACT's default oxidation states), share in the class, predicted superconducting p and rho,
-exact and near recovery of the held-out compositions (near: same elements, every atomic fraction
-within 0.005), the same for the training compositions (the other reading of Lim's figure), and
-the mean number of elements per generated / training composition. The papers' figures are printed
-beneath.
+% of samples or distinct samples: unique (of all samples, and of the first 5,000 as in ScGAN),
+novel vs training, novel vs SuperCon, SMACT-valid (alloys pass, SMACT's default oxidation states),
+share in the class, predicted superconducting p and rho, exact and near recovery of the held-out
+compositions (near: same elements, every atomic fraction within 0.005), the same for the training
+compositions (the other reading of Lim's figure), the share of samples that are known SuperCon
+superconductors, exactly and near (the per-sample reading), and the mean number of elements per
+generated / training composition. The papers' figures are printed beneath.
 
 ``--reevaluate`` takes runs this script made with an ``element-fractions`` generator, copies each to
 ``<run>-step<amount_step>`` with the encoder's ``amount_step`` set, and evaluates the copy: the same
-trained generator, its samples decoded onto that grid of amounts.
+trained generator, its samples decoded onto that grid of amounts. ``--evaluate`` evaluates runs this
+script made again, as they are (after a change of the evaluation's definitions).
 """
 
 from __future__ import annotations
@@ -121,12 +124,15 @@ def row(model: str, cls: str, run_dir: Path, args, registry, condition: str | No
         "model": model, "class": cls, "train rows": n_rows, "held out": rec.get("n_held_out"), "epochs": epochs,
         "train s": round(steps["train generator"], 1),
         "train rows/s": round(n_rows * epochs / steps["train generator"]) if epochs else None,
-        "unique %": pct(m["uniqueness"]["value"]), "novel train %": pct(m["novelty_training"]["value"]),
+        "unique %": pct(m["uniqueness"]["value"]),
+        "unique@5k %": pct(m["uniqueness_by_n"]["values"].get("5000")), "novel train %": pct(m["novelty_training"]["value"]),
         "novel SuperCon %": pct(m["novelty_supercon"]["value"]), "SMACT %": pct(m["smact_valid"]["value"]),
         "in class %": pct(in_class), "p %": pct(ps.get("value")), "rho %": pct(ps.get("rho")),
         "recovery %": pct(rec.get("value")), "near recovery %": pct((rec.get("near") or {}).get("value")),
         "training recovery %": pct(m["recovery_training"]["value"]),
         "training near %": pct(m["recovery_training"]["near"]["value"]),
+        "known samples %": pct(m["known_share"]["value"]),
+        "known near %": pct(m["known_share"]["near"]["value"]),
         "elements gen / train": f"{m['elements_per_composition']['generated']['mean']:.2f} / "
                                 f"{m['elements_per_composition']['training']['mean']:.2f}",
         "sample+score s": round(sum(result["seconds"].values()), 1),
@@ -148,6 +154,20 @@ def reevaluate(run_dirs: list[Path], step: float, args, registry) -> list[dict]:
     return rows
 
 
+def evaluate_again(run_dirs: list[Path], args, registry) -> list[dict]:
+    rows = []
+    for run_dir in run_dirs:
+        model, cls = run_dir.name.rsplit("-", 2)[0].split("_", 1)
+        if model == "lim-wgan":  # one conditional generator, evaluated class by class
+            for cls in args.classes.split(","):
+                rows.append(row(model, cls, run_dir, args, registry, condition=LIM_LABEL[cls]))
+                print(pd.DataFrame(rows[-1:]).to_string(index=False), flush=True)
+            continue
+        rows.append(row(model, cls, run_dir, args, registry))
+        print(pd.DataFrame(rows[-1:]).to_string(index=False), flush=True)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="wgan-gp,vae,diffusion")
@@ -163,6 +183,7 @@ def main() -> None:
     parser.add_argument("--output-dir", type=Path, default=Path("runs/generators_per_class"))
     parser.add_argument("--reevaluate", type=Path, nargs="*", help="runs of this script to decode again")
     parser.add_argument("--amount-step", type=float, default=0.05)
+    parser.add_argument("--evaluate", type=Path, nargs="*", help="runs of this script to evaluate again, as they are")
     args = parser.parse_args()
     import torch
 
@@ -170,6 +191,9 @@ def main() -> None:
     registry = default_registry()
     if args.reevaluate:
         print_table(reevaluate(args.reevaluate, args.amount_step, args, registry))
+        return
+    if args.evaluate:
+        print_table(evaluate_again(args.evaluate, args, registry))
         return
     predictors_from = args.predictors_from
     if predictors_from is None:

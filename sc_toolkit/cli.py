@@ -194,7 +194,8 @@ def _summary(result, plan) -> None:
     if evaluation:
         shown = [("SMACT-valid", "smact_valid"), ("unique", "uniqueness"), ("novel vs SuperCon", "novelty_supercon"),
                  ("predicted superconductors", "predicted_superconductor"), ("recovery", "recovery"),
-                 ("recovery of training compositions", "recovery_training")]
+                 ("recovery of training compositions", "recovery_training"),
+                 ("samples that are known superconductors", "known_share")]
         parts = [f"{label} {evaluation[key]['value']:.1%}" for label, key in shown
                  if isinstance(evaluation.get(key, {}).get("value"), (int, float))]
         near = evaluation.get("recovery", {}).get("near")

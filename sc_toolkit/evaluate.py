@@ -8,7 +8,8 @@ and the settings it depends on; see ``docs`` of each entry in the result):
 - ``smact_valid`` / ``smact_valid_no_alloys``: SMACT charge-neutrality + electronegativity validity
   (the registered ``smact-valid`` filter) with and without SMACT's all-metal shortcut, with the SMACT
   version and oxidation-state set (ScGAN, Lim, SuperDiff; see ``docs/science.md``, "SMACT, honestly");
-- ``uniqueness``: distinct compositions among the decoded samples (ScGAN, SuperDiff);
+- ``uniqueness``: distinct compositions among the decoded samples (ScGAN, SuperDiff), and among the
+  first 5,000 and 30,000 (``uniqueness_by_n``: ScGAN's sample counts; uniqueness falls as n grows);
 - ``novelty_training`` / ``novelty_supercon``: distinct generated compositions absent from the
   run's training table / from every row of SuperCon;
 - ``predicted_superconductor``: fraction a classification predictor of the run calls positive, and
@@ -18,6 +19,8 @@ and the settings it depends on; see ``docs`` of each entry in the result):
 - ``recovery``: Lim's rate of recovery of known superconductors held out of training;
 - ``recovery_training``: the same for the training compositions (Lim's slides state no hold-out,
   so their "known superconductors" may be these: the two readings side by side);
+- ``known_share``: the samples that are known superconductors, a per-sample rate like the
+  "stable compound / 100k generation" column beside Lim's recovery (the third reading);
 - ``predicted_tc``: distribution of a regression predictor's Tc over the generated compositions;
 - ``embedding``: a 2-D t-SNE (or PCA) map of generated and training element fractions.
 
@@ -47,7 +50,7 @@ from .run import GENERATOR_HOLDOUT, GENERATOR_TRAINING
 from .saved import PREDICTORS_DIR, load_predictor, saved_component, saved_names
 
 #: Version of the evaluation's definitions (bump when a definition changes).
-EVALUATION_VERSION = 2
+EVALUATION_VERSION = 3
 #: Largest difference of any atomic fraction for a generated composition to count as a near
 #: recovery of a held-out one (same elements): 0.005 is 0.035 atoms of La1.85Sr0.15CuO4.
 RECOVERY_TOLERANCE = 0.005
@@ -61,6 +64,9 @@ DEFINITIONS = {
     "smact_valid_no_alloys": "as smact_valid but with include_alloys=False: all-metal compositions must "
     "also be charge neutral, so intermetallics mostly fail / all samples",
     "uniqueness": "distinct compositions (composition_key) among decoded samples / decoded samples",
+    "uniqueness_by_n": "uniqueness among the first n decoded samples, for ScGAN's n = 5,000 (one class) and "
+    "30,000 (all of SuperCon) and for all of them: repeats accumulate as n grows, so compare with a paper only at "
+    "its own n",
     "novelty_training": "distinct generated compositions whose composition_key is not in the run's "
     "training table / distinct generated compositions",
     "novelty_supercon": "distinct generated compositions whose composition_key is in no row of "
@@ -89,6 +95,11 @@ DEFINITIONS = {
     "that appear among the generated samples / training compositions; 'near' as for recovery_near. Measures "
     "how much of the training set the generator reproduces (the other reading of Lim's rate of recovery, "
     "whose slides state no hold-out); it rises as novelty falls",
+    "known_share": "decoded samples, counted with repetition, whose composition_key is that of a SuperCon row with "
+    "Tc > 0 (any class, in training or not) / decoded samples; 'near' counts a sample whose elements and atomic "
+    "fractions (within the tolerance) match such a composition. The per-sample reading of Lim's 'rate of recovery "
+    "/ 100k generation' (the column beside it, 'stable compound / 100k generation', is a per-sample rate); "
+    "it is 1 minus a per-sample novelty, so it rises as novelty falls",
     "predicted_tc": "Tc predicted by the run's regression predictor for each decoded sample (predictions "
     "made once per distinct composition); summary over samples, histogram on fixed edges shared with "
     "the training Tc",
@@ -171,6 +182,7 @@ def evaluate_run(
         metrics.update(_smact(registry, compositions, filled))
 
     metrics["uniqueness"] = _ratio(len(distinct_keys), n_decoded, "uniqueness")
+    metrics["uniqueness_by_n"] = _uniqueness_by_n(inverse)
     with clock("novelty"):
         training_keys = _key_set(training)
         supercon_keys = _key_set(supercon)
@@ -196,6 +208,7 @@ def evaluate_run(
             (resolved.get("generator") or {}).get("label"), condition,
         )
         metrics["recovery_training"] = _training_recovery(distinct_keys, distinct_fractions, training_comps, n_samples)
+        metrics["known_share"] = _known_share(distinct_keys, distinct_fractions, inverse, supercon, training)
 
     unique_compositions = compositions[first_index] if len(first_index) else compositions[filled]
     predictors = _predictors(run_dir, resolved)
@@ -333,6 +346,21 @@ def _distinct(keys: np.ndarray, filled: np.ndarray):
     return np.asarray(uniques, dtype=object), filled_rows[first], codes
 
 
+#: Sample counts at which ScGAN measured uniqueness (5,000 per class, 30,000 for all of SuperCon).
+UNIQUENESS_AT = (5_000, 30_000)
+
+
+def _uniqueness_by_n(inverse: np.ndarray) -> dict[str, Any]:
+    """Uniqueness of the first n decoded samples (``inverse``: each one's distinct-key index, keys
+    numbered in first-seen order) for n in UNIQUENESS_AT below the number of samples, and for all."""
+    n_decoded = len(inverse)
+    first_seen = np.unique(inverse, return_index=True)[1]
+    values = {str(n): float((first_seen < n).sum() / n) for n in UNIQUENESS_AT if n < n_decoded}
+    if n_decoded:
+        values[str(n_decoded)] = float(len(first_seen) / n_decoded)
+    return {"definition": DEFINITIONS["uniqueness_by_n"], "values": values}
+
+
 def _key_set(table: pd.DataFrame | None) -> set[str]:
     if table is None or len(table) == 0:
         return set()
@@ -459,6 +487,31 @@ def _training_recovery(distinct_keys: np.ndarray, distinct_fractions: np.ndarray
     return out | {"value": len(recovered) / len(first_row), "available": True, "count": len(recovered),
                   "n_training_compositions": len(first_row),
                   "near": {"value": float(near.mean()), "count": int(near.sum()), "tolerance": RECOVERY_TOLERANCE}}
+
+
+def _known_share(distinct_keys: np.ndarray, distinct_fractions: np.ndarray, inverse: np.ndarray,
+                 supercon: pd.DataFrame, training: pd.DataFrame | None) -> dict[str, Any]:
+    """Share of decoded samples (``inverse``: each one's distinct composition) that are known
+    superconductors of SuperCon (Tc > 0), exactly and near; also split by whether the matched
+    composition is in the run's training table."""
+    known = supercon[pd.to_numeric(supercon["tc"], errors="coerce") > 0]
+    comps = Compositions.parse(known["formula"].astype(str).tolist())[0]
+    first_row: dict[str, int] = {}
+    for row, key in enumerate(comps.keys()):
+        first_row.setdefault(key, row)
+    keys = list(map(str, distinct_keys))
+    exact = np.fromiter((k in first_row for k in keys), dtype=bool, count=len(keys))
+    training_keys = _key_set(training)
+    in_training = np.fromiter((k in training_keys for k in keys), dtype=bool, count=len(keys))
+    near = near_matched(distinct_fractions, comps.fractions[list(first_row.values())], RECOVERY_TOLERANCE)
+    per_sample = lambda hit: int(hit[inverse].sum())  # noqa: E731
+    n = len(inverse)
+    return {"definition": DEFINITIONS["known_share"], "n_known_compositions": len(first_row),
+            "value": per_sample(exact) / n if n else None, "count": per_sample(exact), "total": n,
+            "in_training": per_sample(exact & in_training) / n if n else None,
+            "distinct_known": int(exact.sum()),
+            "near": {"value": per_sample(near) / n if n else None, "count": per_sample(near),
+                     "tolerance": RECOVERY_TOLERANCE}}
 
 
 def _predictors(run_dir: Path, resolved: dict[str, Any]) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ import pytest
 from sc_toolkit.chem import Compositions
 from sc_toolkit.chem.matching import near_matched
 from sc_toolkit.errors import UserError
-from sc_toolkit.evaluate import DEFINITIONS, _recovery, _training_recovery, bayesian_fraction, classifier_rates, evaluate_run, write_evaluation
+from sc_toolkit.evaluate import DEFINITIONS, _known_share, _recovery, _training_recovery, _uniqueness_by_n, bayesian_fraction, classifier_rates, evaluate_run, write_evaluation
 from sc_toolkit.plan import make_plan
 from sc_toolkit.registry import default_registry
 from sc_toolkit.runner import execute, start_run
@@ -102,6 +102,22 @@ def test_rates_stored_by_the_runner_are_used(run_dir, registry, tmp_path):
     assert math.isclose(m["rho"], (m["value"] - 0.2) / 0.7)
 
 
+def test_uniqueness_by_n_counts_first_occurrences_in_each_prefix():
+    inverse = np.r_[np.arange(5_000), np.zeros(5_000, dtype=int)]  # 5,000 distinct, then 5,000 repeats
+    assert _uniqueness_by_n(inverse)["values"] == {"5000": 1.0, "10000": 0.5}
+
+
+def test_known_share_counts_samples_with_repetition():
+    supercon = pd.DataFrame({"formula": ["NbN", "MgB2", "CuO", "NbN"], "tc": [16.0, 39.0, 0.0, 15.0]})
+    generated = Compositions.parse(["NbN", "Mg0.999B2.001", "CuO", "Fe"])[0]
+    inverse = np.array([0, 0, 0, 1, 2, 3])  # NbN three times, then one sample of each other
+    training = pd.DataFrame({"composition_key": generated[[0]].keys()})
+    m = _known_share(np.asarray(generated.keys(), dtype=object), generated.fractions, inverse, supercon, training)
+    assert m["n_known_compositions"] == 2 and m["distinct_known"] == 1  # CuO has no Tc: not a known superconductor
+    assert m["count"] == 3 and m["value"] == 0.5 and m["in_training"] == 0.5
+    assert m["near"]["count"] == 4  # the MgB2 sample is within 0.005 of every fraction
+
+
 def test_classifier_rates_and_bayesian_fraction():
     rates = classifier_rates([1, 1, 1, 1, 0, 0, 0, 0, 0], [1, 1, 1, 0, 1, 0, 0, 0, 0])
     assert rates["tp_rate"] == 0.75 and rates["fp_rate"] == 0.2 and rates["positive_label"] == 1
@@ -128,6 +144,12 @@ def test_classes_recovery_and_tc(result, run_dir):
     trained = m["recovery_training"]
     assert trained["n_training_compositions"] == learned["composition_key"].nunique()
     assert trained["count"] == round(trained["value"] * trained["n_training_compositions"]) <= trained["near"]["count"]
+    by_n = m["uniqueness_by_n"]["values"]
+    assert by_n == {str(m["decoded"]["count"]): m["uniqueness"]["value"]}  # fewer than 5,000 samples here
+    known = m["known_share"]
+    assert known["total"] == m["decoded"]["count"] and known["count"] == round(known["value"] * known["total"])
+    assert known["count"] <= known["near"]["count"] and known["in_training"] <= known["value"]
+    assert known["distinct_known"] <= known["count"]
     elements = m["elements_per_composition"]
     assert 1 <= elements["generated"]["mean"] <= elements["generated"]["max"]
     assert elements["training"]["mean"] >= 3  # cuprates: at least Cu, O and one more

@@ -462,6 +462,8 @@ def _evaluation(d: _RunFiles) -> str:
                                  f"p90 {s.get('p90', float('nan')):.1f}, max {s.get('max', float('nan')):.1f} K; training "
                                  f"(measured): mean {t.get('mean', float('nan')):.1f}, max {t.get('max', float('nan')):.1f} K"))
                      if m.get("available") else None)
+        elif key == "uniqueness_by_n":
+            value = _Raw(escape(", ".join(f"n = {int(n):,}: {v:.4f}" for n, v in m.get("values", {}).items())))
         elif key == "elements_per_composition":
             value = _Raw(escape("; ".join(
                 f"{side}: mean {m[side]['mean']:.2f}, median {m[side]['median']:.0f}, max {m[side]['max']}"
@@ -483,6 +485,10 @@ def _evaluation(d: _RunFiles) -> str:
             note = (note + " " if note else "") + (
                 f"{m['n_training_compositions']:,} training compositions; near {m['near']['value']:.4f} "
                 f"({m['near']['count']:,})")
+        if key == "known_share" and m.get("near"):
+            note = (note + " " if note else "") + (
+                f"{m['distinct_known']:,} distinct known compositions generated; {m['in_training']:.4f} of the samples "
+                f"are training compositions; near {m['near']['value']:.4f} ({m['near']['count']:,})")
         if key == "recovery" and m.get("n_held_out") is not None:
             note = (note + " " if note else "") + f"held-out set: {m['n_held_out']:,} compositions of {', '.join(m.get('classes', []))}"
             if m.get("near"):
