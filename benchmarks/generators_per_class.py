@@ -24,8 +24,9 @@ novel vs training, novel vs SuperCon, SMACT-valid (alloys pass, SMACT's default 
 share in the class, predicted superconducting p and rho, exact and near recovery of the held-out
 compositions (near: same elements, every atomic fraction within 0.005), the same for the training
 compositions (the other reading of Lim's figure), the share of samples that are known SuperCon
-superconductors, exactly and near (the per-sample reading), and the mean number of elements per
-generated / training composition. The papers' figures are printed beneath.
+superconductors, exactly and near (the per-sample reading), the mean number of elements per
+generated / training composition, and the share of samples / training rows that are one element.
+The papers' figures are printed beneath.
 
 ``--reevaluate`` takes runs this script made with an ``element-fractions`` generator, copies each to
 ``<run>-step<amount_step>`` with the encoder's ``amount_step`` set, and evaluates the copy: the same
@@ -63,8 +64,9 @@ MODELS = {
     "diffusion": "cuprate_diffusion.toml",
     "lim-wgan": "lim_conditional_gan.toml",
 }
-#: ScGAN's three classes (column `class`) -> Lim's label for the same class (column `class_lim`)
-LIM_LABEL = {"cuprate": "cuprate", "iron-based": "iron-based", "other": "other"}
+#: ScGAN's three classes (column `class`) -> Lim's label for the same class (column `class_lim`), and Lim's
+#: fourth class "both" (cuprate and iron-based), which only lim-wgan can be evaluated on
+LIM_LABEL = {"cuprate": "cuprate", "iron-based": "iron-based", "other": "other", "both": "both"}
 PAPERS = """\
 ScGAN Table II (5,000 samples; 30,000 for all of SuperCon), novel / unique: all 99.69 / 96.78 %,
   cuprates 99.74 / 92.98 %, pnictides 99.32 / 58.74 %, others 98.89 / 91.58 %.
@@ -114,9 +116,11 @@ def row(model: str, cls: str, run_dir: Path, args, registry, condition: str | No
         write_evaluation(run_dir, result)
     m = result["metrics"]
     steps = {s["step"]: s["seconds"] for s in json.loads((run_dir / "manifest.json").read_text())["steps"]}
-    in_class = m["class_distribution"]["scgan"]["generated"].get(cls, 0.0)
+    scheme = "lim" if cls == "both" else "scgan"  # "both" (cuprate and iron-based) is Lim's fourth class
+    in_class = m["class_distribution"][scheme]["generated"].get(cls, 0.0)
     ps = m["predicted_superconductor"]
     rec = m["recovery"]
+    elements = m["elements_per_composition"]
     pct = lambda v: None if v is None else round(100 * v, 2)  # noqa: E731
     n_rows = len(pd.read_parquet(run_dir / "generator_training.parquet"))
     epochs = tomllib.loads((run_dir / "resolved.toml").read_text())["generator"]["params"].get("epochs")
@@ -135,6 +139,8 @@ def row(model: str, cls: str, run_dir: Path, args, registry, condition: str | No
         "known near %": pct(m["known_share"]["near"]["value"]),
         "elements gen / train": f"{m['elements_per_composition']['generated']['mean']:.2f} / "
                                 f"{m['elements_per_composition']['training']['mean']:.2f}",
+        "1-element % gen / train": f"{pct(elements['generated']['single_element_share'])} / "
+                                   f"{pct(elements['training']['single_element_share'])}",
         "sample+score s": round(sum(result["seconds"].values()), 1),
     }
 

@@ -81,7 +81,8 @@ DEFINITIONS = {
     "'training' is the same for the training table",
     "elements_per_composition": "number of elements per decoded sample (mean, median, max) beside the same for the "
     "training table: a generator that spreads small amounts over many elements passes SMACT more easily (more "
-    "oxidation-state combinations) without being more chemical",
+    "oxidation-state combinations) without being more chemical; single_element_share: samples that are one element "
+    "(all samples of one element are one composition, whatever the amount, so they repeat)",
     "recovery": "Lim's rate of recovery: held-out known superconductors whose composition_key appears among "
     "the generated samples / held-out known superconductors. Held-out set: the rows with Tc > 0 of the run's "
     "generator hold-out ([generator] holdout; for a conditional generator those labelled with the sampled "
@@ -414,7 +415,8 @@ def _elements_per_composition(compositions: Compositions, training_comps: Compos
     def summary(counts: np.ndarray) -> dict[str, float] | None:
         if not len(counts):
             return None
-        return {"mean": float(counts.mean()), "median": float(np.median(counts)), "max": int(counts.max())}
+        return {"mean": float(counts.mean()), "median": float(np.median(counts)), "max": int(counts.max()),
+                "single_element_share": float((counts == 1).mean())}
 
     out = {"definition": DEFINITIONS["elements_per_composition"], "generated": summary(compositions.n_elements)}
     if training_comps is not None:

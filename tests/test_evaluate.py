@@ -153,6 +153,7 @@ def test_classes_recovery_and_tc(result, run_dir):
     elements = m["elements_per_composition"]
     assert 1 <= elements["generated"]["mean"] <= elements["generated"]["max"]
     assert elements["training"]["mean"] >= 3  # cuprates: at least Cu, O and one more
+    assert elements["training"]["single_element_share"] == 0.0 <= elements["generated"]["single_element_share"] <= 1
     tc = m["predicted_tc"]
     assert tc["available"] and tc["predictor"] == "tc"
     assert sum(tc["histogram"]["generated"]) == m["decoded"]["count"]

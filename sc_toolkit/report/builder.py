@@ -466,7 +466,8 @@ def _evaluation(d: _RunFiles) -> str:
             value = _Raw(escape(", ".join(f"n = {int(n):,}: {v:.4f}" for n, v in m.get("values", {}).items())))
         elif key == "elements_per_composition":
             value = _Raw(escape("; ".join(
-                f"{side}: mean {m[side]['mean']:.2f}, median {m[side]['median']:.0f}, max {m[side]['max']}"
+                f"{side}: mean {m[side]['mean']:.2f}, median {m[side]['median']:.0f}, max {m[side]['max']}, "
+                f"one element {m[side].get('single_element_share', float('nan')):.1%}"
                 for side in ("generated", "training") if m.get(side))))
         elif key == "predicted_superconductor" and m.get("value") is not None:
             value = _Raw(escape(
