@@ -145,6 +145,12 @@ def row(model: str, cls: str, run_dir: Path, args, registry, condition: str | No
     }
 
 
+def model_and_class(run_dir: Path) -> tuple[str, str]:
+    """(model, class) from the name of a run this script made: ``<model>_<class>-<date>-<time>``."""
+    model, cls = run_dir.name.rsplit("-", 2)[0].split("_", 1)
+    return model, cls
+
+
 def reevaluate(run_dirs: list[Path], step: float, args, registry) -> list[dict]:
     rows = []
     for run_dir in run_dirs:
@@ -154,7 +160,7 @@ def reevaluate(run_dirs: list[Path], step: float, args, registry) -> list[dict]:
         header = json.loads(header_path.read_text())
         header["params"]["amount_step"] = step
         header_path.write_text(json.dumps(header, indent=2))
-        model, cls = run_dir.name.rsplit("-", 2)[0].split("_", 1)
+        model, cls = model_and_class(run_dir)
         rows.append(row(f"{model} (step {step})", cls, copy_dir, args, registry))
         print(pd.DataFrame(rows[-1:]).to_string(index=False), flush=True)
     return rows
@@ -163,7 +169,7 @@ def reevaluate(run_dirs: list[Path], step: float, args, registry) -> list[dict]:
 def evaluate_again(run_dirs: list[Path], args, registry) -> list[dict]:
     rows = []
     for run_dir in run_dirs:
-        model, cls = run_dir.name.rsplit("-", 2)[0].split("_", 1)
+        model, cls = model_and_class(run_dir)
         if model == "lim-wgan":  # one conditional generator, evaluated class by class
             for cls in args.classes.split(","):
                 rows.append(row(model, cls, run_dir, args, registry, condition=LIM_LABEL[cls]))
