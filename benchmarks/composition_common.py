@@ -134,9 +134,10 @@ def grid(name: str, task: str) -> Grid:
     regression (UCI pooled RMSE 9.08 -> 9.03 K; 2-4 min per fold at load 4-8); ``slow+mlp``: ``slow``
     plus the ``mlp`` predictor (a feed-forward network ensemble, ``MLP_MEMBER``) as a fourth blend
     member (about 5 more minutes per fold); ``long``: the same as ``small`` with round caps 1500 /
-    1000 instead of 800 / 500 (the inner choice hit 500 XGBoost rounds in 8 of 10 UCI folds); ``log``: adds a LightGBM on ln(1 + Tc) for regression
-    (about twice as slow; no gain on the two UCI folds it was run on); ``wide``: adds bigger trees
-    and log target (several times slower, not run)."""
+    1000 instead of 800 / 500 (the inner choice hit 500 XGBoost rounds in 8 of 10 UCI folds);
+    ``log``: adds a LightGBM on ln(1 + Tc) for regression (about twice as slow; no gain on the two
+    UCI folds it was run on); ``wide``: adds bigger trees and log target (several times slower, not
+    run)."""
     if name == "quick":
         return Grid(
             lightgbm=[dict(num_leaves=31, min_child_samples=10, learning_rate=0.1, colsample=0.5, n_estimators=300)],

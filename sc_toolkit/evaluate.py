@@ -203,13 +203,14 @@ def evaluate_run(
         metrics["elements_per_composition"] = _elements_per_composition(compositions[filled], training_comps)
     with clock("recovery"):
         holdout_path = run_dir / GENERATOR_HOLDOUT
+        superconductors = _superconductors(supercon)
         metrics["recovery"] = _recovery(
-            distinct_keys, distinct_fractions, training, training_comps, supercon, n_samples,
+            distinct_keys, distinct_fractions, training, training_comps, superconductors, n_samples,
             pd.read_parquet(holdout_path) if holdout_path.exists() else None,
             (resolved.get("generator") or {}).get("label"), condition,
         )
         metrics["recovery_training"] = _training_recovery(distinct_keys, distinct_fractions, training_comps, n_samples)
-        metrics["known_share"] = _known_share(distinct_keys, distinct_fractions, inverse, supercon, training)
+        metrics["known_share"] = _known_share(distinct_keys, distinct_fractions, inverse, superconductors, training)
 
     unique_compositions = compositions[first_index] if len(first_index) else compositions[filled]
     predictors = _predictors(run_dir, resolved)
@@ -430,12 +431,13 @@ def _shares(labels) -> dict[str, float]:
 
 
 def _recovery(distinct_keys: np.ndarray, distinct_fractions: np.ndarray, training: pd.DataFrame | None,
-              training_comps: Compositions | None, supercon: pd.DataFrame, n_samples: int,
+              training_comps: Compositions | None, superconductors: Compositions, n_samples: int,
               held_out_table: pd.DataFrame | None = None, label: str | None = None,
               condition: str | None = None) -> dict[str, Any]:
     """Recovery of the held-out superconductors: the run's generator hold-out when it has one
     (restricted to rows labelled ``condition`` for a conditional generator), else the SuperCon
-    superconductors of the training classes absent from the training table."""
+    superconductors (``superconductors``: :func:`_superconductors`) of the training classes absent from
+    the training table."""
     out: dict[str, Any] = {"definition": DEFINITIONS["recovery"], "n_samples": int(n_samples)}
     if training_comps is None:
         return out | {"value": None, "available": False, "reason": "the run has no training table"}
@@ -453,14 +455,11 @@ def _recovery(distinct_keys: np.ndarray, distinct_fractions: np.ndarray, trainin
         classes = sorted(set(superconductor_class(held_comps, scheme="scgan")))
     else:
         classes = sorted(set(superconductor_class(training_comps, scheme="scgan")))
-        known = supercon[pd.to_numeric(supercon["tc"], errors="coerce") > 0]
-        held_comps = Compositions.parse(known["formula"].astype(str).tolist())[0]
+        held_comps = superconductors
         out |= {"held_out_set": "SuperCon superconductors of the training classes absent from the training table"}
         wanted = np.isin(superconductor_class(held_comps, scheme="scgan"), classes)
-    first_row: dict[str, int] = {}
-    for row, key in enumerate(held_comps.keys()):
-        if wanted[row] and key not in training_keys:
-            first_row.setdefault(key, row)
+    untrained = np.array([key not in training_keys for key in held_comps.keys()], dtype=bool)
+    first_row = _first_row_per_key(held_comps.keys(), wanted & untrained)
     out |= {"classes": classes, "n_held_out": len(first_row)}
     if not first_row:
         return out | {"value": None, "available": False,
@@ -481,9 +480,7 @@ def _training_recovery(distinct_keys: np.ndarray, distinct_fractions: np.ndarray
     out: dict[str, Any] = {"definition": DEFINITIONS["recovery_training"], "n_samples": int(n_samples)}
     if training_comps is None:
         return out | {"value": None, "available": False, "reason": "the run has no training table"}
-    first_row: dict[str, int] = {}
-    for row, key in enumerate(training_comps.keys()):
-        first_row.setdefault(key, row)
+    first_row = _first_row_per_key(training_comps.keys())
     recovered = set(first_row).intersection(map(str, distinct_keys))
     near = near_matched(training_comps.fractions[list(first_row.values())], distinct_fractions, RECOVERY_TOLERANCE)
     return out | {"value": len(recovered) / len(first_row), "available": True, "count": len(recovered),
@@ -491,21 +488,32 @@ def _training_recovery(distinct_keys: np.ndarray, distinct_fractions: np.ndarray
                   "near": {"value": float(near.mean()), "count": int(near.sum()), "tolerance": RECOVERY_TOLERANCE}}
 
 
-def _known_share(distinct_keys: np.ndarray, distinct_fractions: np.ndarray, inverse: np.ndarray,
-                 supercon: pd.DataFrame, training: pd.DataFrame | None) -> dict[str, Any]:
-    """Share of decoded samples (``inverse``: each one's distinct composition) that are known
-    superconductors of SuperCon (Tc > 0), exactly and near; also split by whether the matched
-    composition is in the run's training table."""
+def _superconductors(supercon: pd.DataFrame) -> Compositions:
+    """The compositions of SuperCon's rows with Tc > 0 (rows that do not parse left out)."""
     known = supercon[pd.to_numeric(supercon["tc"], errors="coerce") > 0]
-    comps = Compositions.parse(known["formula"].astype(str).tolist())[0]
+    return Compositions.parse(known["formula"].astype(str).tolist())[0]
+
+
+def _first_row_per_key(keys, wanted: np.ndarray | None = None) -> dict[str, int]:
+    """Each distinct key (among the ``wanted`` rows) -> the row of its first occurrence."""
     first_row: dict[str, int] = {}
-    for row, key in enumerate(comps.keys()):
-        first_row.setdefault(key, row)
+    for row, key in enumerate(keys):
+        if wanted is None or wanted[row]:
+            first_row.setdefault(key, row)
+    return first_row
+
+
+def _known_share(distinct_keys: np.ndarray, distinct_fractions: np.ndarray, inverse: np.ndarray,
+                 superconductors: Compositions, training: pd.DataFrame | None) -> dict[str, Any]:
+    """Share of decoded samples (``inverse``: each one's distinct composition) that are known
+    superconductors (``superconductors``: :func:`_superconductors`), exactly and near; also split by
+    whether the matched composition is in the run's training table."""
+    first_row = _first_row_per_key(superconductors.keys())
     keys = list(map(str, distinct_keys))
     exact = np.fromiter((k in first_row for k in keys), dtype=bool, count=len(keys))
     training_keys = _key_set(training)
     in_training = np.fromiter((k in training_keys for k in keys), dtype=bool, count=len(keys))
-    near = near_matched(distinct_fractions, comps.fractions[list(first_row.values())], RECOVERY_TOLERANCE)
+    near = near_matched(distinct_fractions, superconductors.fractions[list(first_row.values())], RECOVERY_TOLERANCE)
     per_sample = lambda hit: int(hit[inverse].sum())  # noqa: E731
     n = len(inverse)
     return {"definition": DEFINITIONS["known_share"], "n_known_compositions": len(first_row),

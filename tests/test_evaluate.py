@@ -12,7 +12,7 @@ import pytest
 from sc_toolkit.chem import Compositions
 from sc_toolkit.chem.matching import near_matched
 from sc_toolkit.errors import UserError
-from sc_toolkit.evaluate import DEFINITIONS, _known_share, _recovery, _training_recovery, _uniqueness_by_n, bayesian_fraction, classifier_rates, evaluate_run, write_evaluation
+from sc_toolkit.evaluate import DEFINITIONS, _known_share, _recovery, _superconductors, _training_recovery, _uniqueness_by_n, bayesian_fraction, classifier_rates, evaluate_run, write_evaluation
 from sc_toolkit.plan import make_plan
 from sc_toolkit.registry import default_registry
 from sc_toolkit.runner import execute, start_run
@@ -112,7 +112,8 @@ def test_known_share_counts_samples_with_repetition():
     generated = Compositions.parse(["NbN", "Mg0.999B2.001", "CuO", "Fe"])[0]
     inverse = np.array([0, 0, 0, 1, 2, 3])  # NbN three times, then one sample of each other
     training = pd.DataFrame({"composition_key": generated[[0]].keys()})
-    m = _known_share(np.asarray(generated.keys(), dtype=object), generated.fractions, inverse, supercon, training)
+    m = _known_share(np.asarray(generated.keys(), dtype=object), generated.fractions, inverse,
+                     _superconductors(supercon), training)
     assert m["n_known_compositions"] == 2 and m["distinct_known"] == 1  # CuO has no Tc: not a known superconductor
     assert m["count"] == 3 and m["value"] == 0.5 and m["in_training"] == 0.5
     assert m["near"]["count"] == 4  # the MgB2 sample is within 0.005 of every fraction
@@ -208,6 +209,6 @@ def test_recovery_without_a_hold_out_uses_supercon_of_the_training_classes():
     training["composition_key"] = Compositions.from_formulas(training["formula"]).keys()
     generated = Compositions.from_formulas(["La1.85Sr0.15CuO4", "MgB2", "Bi2Sr2CaCu2O8"])
     rec = _recovery(generated.keys(), generated.fractions, training,
-                    Compositions.from_formulas(training["formula"]), supercon, 3)
+                    Compositions.from_formulas(training["formula"]), _superconductors(supercon), 3)
     # held out: the cuprate superconductor not trained on (not MgB2: another class; not Bi2212: Tc 0)
     assert rec["n_held_out"] == 1 and rec["count"] == 1 and rec["near"]["count"] == 1

@@ -64,9 +64,10 @@ class WGANGP(TorchGAN):
       exactly 0 as in the data (a softmax is never 0; the critic can tell real rows from generated ones
       by their many small fractions). Per SuperCon class at 500 epochs (docs/benchmarks.md) it wrote
       5.3 elements per iron-based sample against softmax's 8.6 (4.5 in training), but 9.1 per "other"
-      sample against 4.9 (3.0 in training), so softmax stays the default. ``output="softmax-scaled"``: along the last axis a softmax times
-      a positive per-row scale (an extra generator unit through softplus), for rows with one dominant
-      slot holding any positive value, such as ScGAN's matrix.
+      sample against 4.9 (3.0 in training), so softmax stays the default.
+      ``output="softmax-scaled"``: along the last axis a softmax times a positive per-row scale (an
+      extra generator unit through softplus), for rows with one dominant slot holding any positive
+      value, such as ScGAN's matrix.
 
     Defaults were chosen on the 4,157 SuperCon (Stanev 2018) cuprates with Tc > 0, encoded as 96 element
     fractions, on a shared 2-core CPU (one torch thread): 300 epochs of batch 128 (about 200 s, ~1.5
