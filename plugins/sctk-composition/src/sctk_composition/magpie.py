@@ -47,7 +47,8 @@ class Magpie(sc_toolkit.Encoder):
     With ``append_fractions`` the atomic fractions of H..Cm (Z <= 96, the ``element-fractions``
     encoding) follow the 132 features as 96 more columns labelled ``frac_<El>``; a formula holding
     an element beyond Cm is then a UserError. Boosted trees on both sets beat either set alone in
-    ``benchmarks/composition_uci_hamidieh.py``.
+    ``benchmarks/composition_uci_hamidieh.py``. With ``append_site_valence`` the three columns of the
+    ``site-valence`` encoder (nominal Cu and Fe valence, Presland's cuprate dome) come last.
     """
 
     name: ClassVar[str] = "magpie"
@@ -64,10 +65,16 @@ class Magpie(sc_toolkit.Encoder):
             description="append the atomic fractions of H..Cm (Z <= 96) after the 132 Magpie features, "
             "labelled 'frac_<El>' (228 columns; an element beyond Cm is an error)",
         )
+        append_site_valence: bool = Field(
+            False,
+            description="append the site-valence encoder's 3 columns (nominal Cu and Fe valence by charge "
+            "balance, Presland's cuprate dome; NaN where the site is absent) after everything else",
+        )
 
     def encode(self, materials) -> np.ndarray:
-        """Features, shape (n_materials, 132), or (n_materials, 228) with ``append_fractions``; the
-        Magpie part of a row with no element is all NaN (its fractions are 0)."""
+        """Features, shape (n_materials, 132), plus 96 columns with ``append_fractions`` and 3 with
+        ``append_site_valence``; the Magpie part of a row with no element is all NaN (its fractions
+        are 0)."""
         compositions = as_compositions(materials)
         amounts = compositions.amounts
         table = element_table(self.params.impute_nan)
@@ -75,19 +82,28 @@ class Magpie(sc_toolkit.Encoder):
             [_features(amounts[i : i + CHUNK], table) for i in range(0, len(amounts), CHUNK)]
             or [np.empty((0, len(PROPERTIES) * len(STATISTICS)))]
         )
-        if not self.params.append_fractions:
-            return features
-        from .element_fractions import ElementFractions  # same fractions and error as that encoder
+        parts = [features]
+        if self.params.append_fractions:
+            from .element_fractions import ElementFractions  # same fractions and error as that encoder
 
-        fractions = ElementFractions(max_z=FRACTIONS_MAX_Z).encode(compositions)
-        return np.concatenate([features, fractions], axis=1)
+            parts.append(ElementFractions(max_z=FRACTIONS_MAX_Z).encode(compositions))
+        if self.params.append_site_valence:
+            from .site_valence import SiteValence
+
+            parts.append(SiteValence().encode(compositions))
+        return np.concatenate(parts, axis=1)
 
     def feature_labels(self) -> list[str]:
         """matminer's labels: 'MagpieData {statistic} {property}', property-major; then
-        'frac_H' .. 'frac_Cm' with ``append_fractions``."""
+        'frac_H' .. 'frac_Cm' with ``append_fractions``; the site-valence labels with
+        ``append_site_valence``."""
         labels = [f"MagpieData {stat} {prop}" for prop in PROPERTIES for stat in STATISTICS]
         if self.params.append_fractions:
             labels += [f"frac_{symbol}" for symbol in SYMBOLS[:FRACTIONS_MAX_Z]]
+        if self.params.append_site_valence:
+            from .site_valence import SiteValence
+
+            labels += SiteValence.LABELS
         return labels
 
     def citations(self) -> list[str]:
@@ -103,6 +119,7 @@ class Magpie(sc_toolkit.Encoder):
             "element_data": "matminer/utils/data_files/magpie_elementdata",
             "impute_nan": self.params.impute_nan,
             "append_fractions": self.params.append_fractions,
+            "append_site_valence": self.params.append_site_valence,
         }
 
 

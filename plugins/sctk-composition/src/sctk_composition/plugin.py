@@ -7,6 +7,7 @@ from .element_fractions import ElementFractions
 from .hamidieh import HamidiehStatistics
 from .filters import Elements, Novel, Threshold, Unique, Values
 from .magpie import Magpie
+from .site_valence import SiteValence
 from .smact_valid import SmactValid
 
 
@@ -15,6 +16,7 @@ def register_encoders(register):
     register(ElementFractions)
     register(Magpie)
     register(HamidiehStatistics)
+    register(SiteValence)
     register(ScganOnehot)
     register(LimMatrix)
 
