@@ -30,7 +30,8 @@ from sc_toolkit.registry import default_registry
 
 os.environ.setdefault("SCTK_DATA_DIR", "/work/shared/data")
 REGISTRY = default_registry()
-FEATURE_SETS = ("fractions", "magpie", "magpie+fractions", "magpie+fractions+hamidieh")
+FEATURE_SETS = ("fractions", "magpie", "magpie+fractions", "magpie+fractions+hamidieh", "magpie+fractions+valence",
+                "magpie+fractions+hamidieh+valence")
 
 
 def load_table(name: str):
@@ -42,14 +43,18 @@ def load_table(name: str):
 
 def features(table, kind: str) -> np.ndarray:
     """Composition features of ``table`` (formula column): element fractions H..Cm, the 132 Magpie
-    features, both (the ``magpie`` encoder with ``append_fractions=True``), or both followed by
-    Hamidieh's 81 statistics (the ``hamidieh`` encoder)."""
+    features, both (the ``magpie`` encoder with ``append_fractions=True``), optionally followed by
+    Hamidieh's 81 statistics (the ``hamidieh`` encoder) and/or the 3 nominal site valences (the
+    ``site-valence`` encoder)."""
     if kind == "fractions":
         return REGISTRY.get("encoder", "element-fractions")().encode(table)
     if kind == "magpie":
         return REGISTRY.get("encoder", "magpie")(impute_nan=True).encode(table)
     if kind == "magpie+fractions":
         return REGISTRY.get("encoder", "magpie")(impute_nan=True, append_fractions=True).encode(table)
+    if kind.endswith("+valence") and kind in FEATURE_SETS:
+        valence = REGISTRY.get("encoder", "site-valence")().encode(table)
+        return np.concatenate([features(table, kind.removesuffix("+valence")), valence], axis=1)
     if kind == "magpie+fractions+hamidieh":
         hamidieh = REGISTRY.get("encoder", "hamidieh")().encode(table)
         return np.concatenate([features(table, "magpie+fractions"), hamidieh], axis=1)
@@ -231,7 +236,8 @@ def tuned_ensemble(
 
     Every boosting configuration of the grid is a blend member (with its own best number of
     rounds), and so is the kNN (its best k); the blend weights are chosen on the inner hold-out too.
-    Every member is refitted on ``train`` (for the per-member figures)."""
+    Every member is refitted on ``train`` (for the per-member figures). The network member sees NaN
+    features (a site valence where the site is absent) as 0."""
     target = y.astype(float)
     inner_val = group_holdout(groups[train], search.inner_fraction, seed)
     fit_rows, val_rows = train[~inner_val], train[inner_val]
@@ -253,13 +259,14 @@ def tuned_ensemble(
             members[name] = (family, {**config, "n_estimators": rounds})
             chosen[name] = f"{rounds} rounds (inner {score:.3f})"
 
+    X_net = np.nan_to_num(X, nan=0.0) if search.mlp else None
     if search.mlp:
         import torch
 
         torch.set_num_threads(1)  # one thread per model, as the trees' n_jobs=1
         model = REGISTRY.get("predictor", "mlp")(task=task, random_state=seed, **search.mlp).fit(
-            X[fit_rows], target[fit_rows])
-        val_pred["mlp"] = _predict(model, X[val_rows], task)
+            X_net[fit_rows], target[fit_rows])
+        val_pred["mlp"] = _predict(model, X_net[val_rows], task)
         members["mlp"] = ("mlp", search.mlp)
         chosen["mlp"] = f"{search.mlp['epochs']} epochs (inner {_score(task, y_val, val_pred['mlp']):.3f})"
 
@@ -298,8 +305,8 @@ def tuned_ensemble(
             predictions[name] = _predict(model, knn_X[test], task)
         elif family == "mlp":
             model = REGISTRY.get("predictor", "mlp")(task=task, random_state=seed, **config).fit(
-                X[train], target[train])
-            predictions[name] = _predict(model, X[test], task)
+                X_net[train], target[train])
+            predictions[name] = _predict(model, X_net[test], task)
         else:
             model = _make(family, task, config, seed).fit(X[train], target[train])
             predictions[name] = _predict(model, X[test], task)

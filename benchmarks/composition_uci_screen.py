@@ -1,7 +1,7 @@
 """Screen a feature idea for the UCI Tc regressor: one LightGBM with and without it, on outer folds.
 
     SCTK_DATA_DIR=/work/shared/data .venv/bin/python benchmarks/composition_uci_screen.py \\
-        --idea system-stats|oxygen-imputation [--folds 0,1,2]
+        --idea system-stats|oxygen-imputation|site-valence [--folds 0,1,2]
 
 A cheap first look before an idea goes into the tuned blend of ``composition_uci_hamidieh.py``:
 the same grouped 10-fold split (GroupKFold on ``composition_key``), one LightGBM with fixed
@@ -18,6 +18,8 @@ Ideas:
 - ``oxygen-imputation``: the oxygen of the oxygen-unknown cuprates (Hamidieh wrote O1) replaced by
   nominal charge balance of the other elements (oxidation states below; at least 0.5), plus a
   column flagging those rows.
+- ``site-valence``: the three columns of the ``site-valence`` encoder (nominal Cu and Fe valence by
+  charge balance, Presland's cuprate dome), as ``magpie``'s ``append_site_valence`` adds them.
 """
 
 from __future__ import annotations
@@ -40,10 +42,6 @@ from sc_toolkit.metrics import regression_metrics  # noqa: E402
 
 LIGHTGBM = dict(objective="regression", learning_rate=0.05, num_leaves=63, min_child_samples=5, colsample_bytree=0.5,
                 subsample=0.8, subsample_freq=1, n_estimators=1200, verbose=-1, n_jobs=1, random_state=0)
-#: Nominal oxidation states where pymatgen's largest common one is not the cuprate chemist's choice;
-#: anions count negative, and C, H, N nothing.
-OXIDATION = {"Tl": 3, "Pb": 2, "Ce": 4, "Pr": 3, "Cu": 2, "Fe": 3, "Co": 3, "Mn": 3, "Ni": 2, "Ag": 1, "Hg": 2,
-             "F": -1, "Cl": -1, "Br": -1, "I": -1, "S": -2, "Se": -2, "C": 0, "H": 0, "N": 0, "O": 0}
 
 
 def system_stats(system: np.ndarray, composition: np.ndarray, y: np.ndarray, train: np.ndarray,
@@ -69,17 +67,13 @@ def system_stats(system: np.ndarray, composition: np.ndarray, y: np.ndarray, tra
 
 
 def oxygen_imputed(table: pd.DataFrame, unknown: np.ndarray) -> pd.DataFrame:
-    """``table`` with the formula of the ``unknown`` rows given oxygen by nominal charge balance."""
-    from pymatgen.core import Element
+    """``table`` with the formula of the ``unknown`` rows given oxygen by nominal charge balance: the
+    ``site-valence`` encoder's oxidation states, with Cu at +2."""
+    from sctk_composition.site_valence import nominal_charges
 
-    def charge(symbol: str) -> float:
-        if symbol in OXIDATION:
-            return OXIDATION[symbol]
-        states = [s for s in Element(symbol).common_oxidation_states if s > 0]
-        return max(states) if states else 0
-
-    charges = np.array([charge(s) for s in SYMBOLS], dtype=float)
     amounts = Compositions.from_formulas(table.loc[unknown, "formula"].tolist()).amounts.copy()
+    charges = nominal_charges()[: amounts.shape[1]].copy()
+    charges[SYMBOLS.index("Cu")] = 2
     oxygen = SYMBOLS.index("O")
     amounts[:, oxygen] = 0.0
     amounts[:, oxygen] = np.maximum((amounts * charges).sum(axis=1) / 2, 0.5)
@@ -92,7 +86,7 @@ def main() -> None:
     import lightgbm as lgb
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--idea", choices=("system-stats", "oxygen-imputation"), required=True)
+    parser.add_argument("--idea", choices=("system-stats", "oxygen-imputation", "site-valence"), required=True)
     parser.add_argument("--folds", default="0,1,2", help="comma-separated outer folds of the 10")
     args = parser.parse_args()
     print(f"load average at start: {load_average()}")
@@ -104,6 +98,8 @@ def main() -> None:
     X = features(table, "magpie+fractions")
     if args.idea == "oxygen-imputation":
         X_idea = np.c_[features(oxygen_imputed(table, unknown), "magpie+fractions"), unknown.astype(float)]
+    elif args.idea == "site-valence":
+        X_idea = features(table, "magpie+fractions+valence")
     else:
         present = features(table, "fractions") > 0
         system = pd.factorize(pd.Series([row.tobytes() for row in np.packbits(present, axis=1)]))[0]
