@@ -170,6 +170,39 @@ def predict(
     out.print(grid)
 
 
+def _percent(value: float) -> str:
+    """A share as a percentage with two significant digits below 1 % (0.02%), one decimal above."""
+    return f"{value:.1%}" if value == 0 or value >= 0.01 else f"{value * 100:.2g}%"
+
+
+def _evaluation_line(evaluation: dict) -> str:
+    """The headline figures of ``sctk evaluate``'s metrics, the three readings of Lim's recovery as
+    exact / near; figures a run did not compute are left out."""
+
+    def value(key: str, field: str | None = None):
+        entry = evaluation.get(key, {})
+        entry = entry.get(field, {}) if field else entry
+        number = entry.get("value") if isinstance(entry, dict) else None
+        return number if isinstance(number, (int, float)) else None
+
+    parts = [f"{label} {_percent(value(key))}" for label, key in (
+        ("SMACT-valid", "smact_valid"), ("unique", "uniqueness"), ("novel vs SuperCon", "novelty_supercon"),
+        ("predicted superconductors", "predicted_superconductor")) if value(key) is not None]
+    at_5k = evaluation.get("uniqueness_by_n", {}).get("values", {}).get("5000")
+    if at_5k is not None:
+        parts = [p + f" ({at_5k:.2%} of the first 5,000)" if p.startswith("unique ") else p for p in parts]
+    rho = evaluation.get("predicted_superconductor", {}).get("rho")
+    if rho is not None:
+        parts.append(f"rho {_percent(rho)}")
+    readings = [f"{label} {_percent(value(key))} / {_percent(value(key, 'near'))}"
+                for label, key in (("held-out", "recovery"), ("training", "recovery_training"),
+                                   ("known samples", "known_share"))
+                if value(key) is not None and value(key, "near") is not None]
+    if readings:
+        parts.append("recovery exact / near: " + ", ".join(readings))
+    return ", ".join(parts)
+
+
 def _summary(result, plan) -> None:
     metrics = result.metrics
     for name, report in metrics.get("predictors", {}).items():
@@ -192,19 +225,7 @@ def _summary(result, plan) -> None:
         out.print(line + f" -> accepted {generation.get('accepted', 0)}")
     evaluation = metrics.get("evaluation", {}).get("metrics")
     if evaluation:
-        shown = [("SMACT-valid", "smact_valid"), ("unique", "uniqueness"), ("novel vs SuperCon", "novelty_supercon"),
-                 ("predicted superconductors", "predicted_superconductor"), ("recovery", "recovery"),
-                 ("recovery of training compositions", "recovery_training"),
-                 ("samples that are known superconductors", "known_share")]
-        parts = [f"{label} {evaluation[key]['value']:.1%}" for label, key in shown
-                 if isinstance(evaluation.get(key, {}).get("value"), (int, float))]
-        near = evaluation.get("recovery", {}).get("near")
-        if near:
-            parts.append(f"near recovery {near['value']:.1%}")
-        rho = evaluation.get("predicted_superconductor", {}).get("rho")
-        if rho is not None:
-            parts.append(f"rho {rho:.1%}")
-        out.print(f"evaluation of {metrics['evaluation']['n_samples']} fresh samples: " + ", ".join(parts))
+        out.print(f"evaluation of {metrics['evaluation']['n_samples']} fresh samples: {_evaluation_line(evaluation)}")
     if result.accepted is not None and len(result.accepted):
         top = plan.rank.top if plan.rank else 10
         table = Table(title=f"top {min(top, len(result.accepted))} of {len(result.accepted)} accepted candidates")

@@ -62,6 +62,21 @@ def test_quick_run_writes_a_complete_run_directory(quick_run):
 
 
 @pytest.mark.slow
+def test_summary_line_reads_the_evaluation(quick_run):
+    from sc_toolkit.cli import _evaluation_line
+
+    evaluation = json.loads((quick_run / "metrics.json").read_text())["evaluation"]
+    line = _evaluation_line(evaluation["metrics"])
+    unique = evaluation["metrics"]["uniqueness"]["value"]
+    assert line.startswith("SMACT-valid ") and f"unique {unique:.1%}" in line
+    n = evaluation["n_samples"]
+    assert ("of the first 5,000" in line) == (n >= 5000)
+    assert "rho " in line and "recovery exact / near: held-out " in line
+    assert ", training " in line and ", known samples " in line
+    assert _evaluation_line({}) == ""
+
+
+@pytest.mark.slow
 def test_accepted_candidates_are_novel_unique_valid_and_ranked(quick_run):
     from sc_toolkit.registry import default_registry
 
