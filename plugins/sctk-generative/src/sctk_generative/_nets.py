@@ -26,15 +26,21 @@ def grouped_output(out: torch.Tensor, groups: int, width: int, output: str) -> t
     - "softmax-scaled": ``out`` holds ``groups * (width + 1)`` values; each group is a softmax over
       ``width`` values times a positive scale (softplus of the extra value), so one dominant slot can
       hold any positive value (ScGAN's rows: the slot is the level k, the value v / k);
+    - "softmax-scaled-hard": the same, but the forward pass keeps only the group's largest slot (a
+      one-hot times the scale, what decoding by the largest value reads), while gradients flow as
+      through "softmax-scaled" (straight-through estimator, Bengio et al. 2013);
     - "sigmoid": values in [0, 1]; "linear": unbounded.
     """
     if output == "softmax":
         return torch.softmax(out.float().view(-1, groups, width), dim=-1).view(-1, groups * width)
     if output == "sparsemax":
         return sparsemax(out.float().view(-1, groups, width)).view(-1, groups * width)
-    if output == "softmax-scaled":
+    if output in ("softmax-scaled", "softmax-scaled-hard"):
         out = out.float().view(-1, groups, width + 1)
         probabilities = torch.softmax(out[..., :width], dim=-1)
+        if output == "softmax-scaled-hard":
+            hard = nn.functional.one_hot(probabilities.argmax(dim=-1), width).to(probabilities.dtype)
+            probabilities = hard + probabilities - probabilities.detach()
         scale = nn.functional.softplus(out[..., width:])
         return (probabilities * scale).reshape(-1, groups * width)
     if output == "sigmoid":
@@ -55,7 +61,7 @@ def sparsemax(z: torch.Tensor) -> torch.Tensor:
 
 
 def output_width(groups: int, width: int, output: str) -> int:
-    return groups * (width + 1) if output == "softmax-scaled" else groups * width
+    return groups * (width + 1) if output.startswith("softmax-scaled") else groups * width
 
 
 class GeneratorNet(nn.Module):

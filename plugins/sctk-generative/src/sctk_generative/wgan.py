@@ -67,7 +67,10 @@ class WGANGP(TorchGAN):
       sample against 4.9 (3.0 in training), so softmax stays the default.
       ``output="softmax-scaled"``: along the last axis a softmax times a positive per-row scale (an
       extra generator unit through softplus), for rows with one dominant slot holding any positive
-      value, such as ScGAN's matrix.
+      value, such as ScGAN's matrix. ``output="softmax-scaled-hard"`` writes the same rows with only
+      each element's largest slot kept (straight-through gradients), so the critic sees exactly what
+      decoding reads: with a soft output the generator can hedge, spreading an element's mass over
+      its level rows so that the "absent" row wins the decoding (docs/benchmarks.md, session 5).
 
     Defaults were chosen on the 4,157 SuperCon (Stanev 2018) cuprates with Tc > 0, encoded as 96 element
     fractions, on a shared 2-core CPU (one torch thread): 300 epochs of batch 128 (about 200 s, ~1.5
@@ -106,11 +109,14 @@ class WGANGP(TorchGAN):
         learning_rate: float = Field(2e-4, gt=0, description="learning rate of both networks")
         betas: tuple[float, float] = Field((0.5, 0.9), description="Adam's (beta1, beta2)")
         rmsprop_alpha: float = Field(0.99, gt=0, lt=1, description="RMSProp's smoothing constant")
-        output: Literal["softmax", "sparsemax", "softmax-scaled", "sigmoid", "linear"] = Field(
+        output: Literal[
+            "softmax", "sparsemax", "softmax-scaled", "softmax-scaled-hard", "sigmoid", "linear"
+        ] = Field(
             "softmax",
             description="generator output: 'softmax' (simplex along the last axis, e.g. element fractions), "
             "'sparsemax' (the same with exact zeros), "
             "'softmax-scaled' (softmax times a positive scale along the last axis, e.g. scgan-onehot), "
+            "'softmax-scaled-hard' (the same with only each group's largest slot kept, straight-through), "
             "'sigmoid' (values in [0, 1]) or 'linear' (unbounded; scale data to about unit size)",
         )
 
@@ -203,8 +209,8 @@ class WGANGP(TorchGAN):
         output = self.params.output
         if output in ("softmax", "sparsemax"):
             check_simplex(X, self.name, f"output='{output}'")
-        elif output == "softmax-scaled" and X.min() < 0:
-            raise UserError(f"output='softmax-scaled' needs non-negative values (got {X.min():.3g})")
+        elif output.startswith("softmax-scaled") and X.min() < 0:
+            raise UserError(f"output='{output}' needs non-negative values (got {X.min():.3g})")
         elif output == "sigmoid" and (X.min() < 0 or X.max() > 1):
             raise UserError(
                 f"output='sigmoid' needs values in [0, 1] (got {X.min():.3g} to {X.max():.3g})",
