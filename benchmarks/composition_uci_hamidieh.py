@@ -13,10 +13,12 @@ Default grid ``slow`` (LightGBM at learning rate 0.03, up to 2,000 rounds): it b
 0.1 on inner hold-outs of the training parts of three outer folds (LightGBM RMSE 9.67 vs 9.75 K),
 and under the full protocol moved the blend from 9.08 to 9.03 K. Adding Hamidieh's own 81
 statistics (``--features magpie+fractions+hamidieh``) did not help on his table (inner hold-outs
-9.85 vs 9.75 K; outer folds 0-1 of grid ``small`` 8.70 / 9.67 vs 8.67 / 9.66 K).
+9.85 vs 9.75 K; outer folds 0-1 of grid ``small`` 8.70 / 9.67 vs 8.67 / 9.66 K). The best measured
+configuration is ``--features magpie+fractions+valence --grid slow+mlp`` (8.93 K, docs/benchmarks.md).
 
     .venv/bin/python benchmarks/composition_uci_hamidieh.py [--folds 10] [--features magpie+fractions] [--quick]
-    .venv/bin/python benchmarks/composition_uci_hamidieh.py --grid slow+mlp --only-folds 0,1,2,3,4 --save a.npz
+    .venv/bin/python benchmarks/composition_uci_hamidieh.py --features magpie+fractions+valence --grid slow+mlp \\
+        --only-folds 0,1,2,3,4 --save a.npz
     .venv/bin/python benchmarks/composition_uci_hamidieh.py --merge a.npz b.npz   # the table of both parts
 """
 
@@ -53,6 +55,8 @@ REFERENCES = [  # (label, RMSE, MAE, R2); None where not reported
     ("this repo earlier: Magpie + fractions + LightGBM, grouped 10-fold", 9.07, None, 0.930),
     ("this repo earlier: the same blend with grid small (LightGBM lr 0.1)", 9.076, 5.172, 0.930),
     ("this repo earlier: the blend with grid slow (no mlp member)", 9.025, 5.136, 0.931),
+    ("this repo earlier: grid slow+mlp on Magpie + fractions", 8.953, 5.038, 0.932),
+    ("this repo earlier: grid slow+mlp with the site valences", 8.929, 5.013, 0.932),
 ]
 
 
