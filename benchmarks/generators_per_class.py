@@ -90,7 +90,7 @@ def generator_recipe(model: str, cls: str | None, args, predictors_from: Path) -
         generator["init_from"] = str(args.init_from)
     data_filters = [{"use": "threshold", "params": {"column": "tc", "gt": 0.0}}]
     if model == "lim-wgan":
-        data_filters += shipped["data"]["filters"][1:]  # H..Pu only
+        data_filters += [f for f in shipped["generator"]["filters"] if f["use"] == "elements"]  # H..Pu only
     else:
         data_filters.append({"use": "values", "params": {"column": "class", "allowed": [cls]}})
     return {

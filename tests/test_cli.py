@@ -96,6 +96,16 @@ def test_accepted_candidates_are_novel_unique_valid_and_ranked(quick_run):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("path", [p for p in sorted(RECIPE.parent.glob("*.toml")) if p != RECIPE], ids=lambda p: p.name)
+def test_every_other_shipped_recipe_runs_quick(path, tmp_path, data_dir):
+    """Each shipped recipe runs end to end on its quick slice (cuprate_gan.toml: the quick_run fixture)."""
+    result = sctk("run", path, "--quick", "--set", f'run.output_dir="{tmp_path}"')
+    assert result.returncode == 0, f"{path.name}:\n{result.stdout[-1500:]}\n{result.stderr[-1500:]}"
+    [run_dir] = tmp_path.iterdir()
+    assert json.loads((run_dir / "manifest.json").read_text())["finished"]
+
+
+@pytest.mark.slow
 def test_second_run_never_touches_the_first(quick_run):
     before = digest(quick_run)
     sctk("run", RECIPE, "--quick", "--set", f'run.output_dir="{quick_run.parent}"',
