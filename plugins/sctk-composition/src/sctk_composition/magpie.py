@@ -14,6 +14,8 @@ from pydantic import Field
 import sc_toolkit
 from sc_toolkit.chem import N_ELEMENTS, SYMBOLS, as_compositions
 
+from .site_valence import SiteValence
+
 #: The 22 element properties of matminer's ``ElementProperty.from_preset("magpie")``, in its order.
 PROPERTIES = (
     "Number", "MendeleevNumber", "AtomicWeight", "MeltingT", "Column", "Row", "CovalentRadius",
@@ -88,8 +90,6 @@ class Magpie(sc_toolkit.Encoder):
 
             parts.append(ElementFractions(max_z=FRACTIONS_MAX_Z).encode(compositions))
         if self.params.append_site_valence:
-            from .site_valence import SiteValence
-
             parts.append(SiteValence().encode(compositions))
         return np.concatenate(parts, axis=1)
 
@@ -101,8 +101,6 @@ class Magpie(sc_toolkit.Encoder):
         if self.params.append_fractions:
             labels += [f"frac_{symbol}" for symbol in SYMBOLS[:FRACTIONS_MAX_Z]]
         if self.params.append_site_valence:
-            from .site_valence import SiteValence
-
             labels += SiteValence.LABELS
         return labels
 
