@@ -33,8 +33,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    generator = default_registry().get("generator", "wgan-gp").load(args.run / "models" / "generator" / "generator")
-    X = generator.sample(args.n_samples, random_state=args.seed).reshape(-1, 96, 8)
+    registry, saved = default_registry(), args.run / "models" / "generator"
+    generator = registry.get("generator", "wgan-gp").load(saved / "generator")
+    encoder = registry.get("encoder", "scgan-onehot").load(saved / "encoder")
+    X = generator.sample(args.n_samples, random_state=args.seed).reshape(-1, *encoder.shape)
     level_mass = 1 - X[..., 0] / np.maximum(X.sum(axis=2), 1e-12)
     decoded = X.argmax(axis=2) > 0
     counts = decoded.sum(axis=1)

@@ -185,12 +185,13 @@ def _evaluation_line(evaluation: dict) -> str:
         number = entry.get("value") if isinstance(entry, dict) else None
         return number if isinstance(number, (int, float)) else None
 
-    parts = [f"{label} {_percent(value(key))}" for label, key in (
-        ("SMACT-valid", "smact_valid"), ("unique", "uniqueness"), ("novel vs SuperCon", "novelty_supercon"),
-        ("predicted superconductors", "predicted_superconductor")) if value(key) is not None]
     at_5k = evaluation.get("uniqueness_by_n", {}).get("values", {}).get("5000")
-    if at_5k is not None:
-        parts = [p + f" ({at_5k:.2%} of the first 5,000)" if p.startswith("unique ") else p for p in parts]
+    parts = []
+    for label, key in (("SMACT-valid", "smact_valid"), ("unique", "uniqueness"), ("novel vs SuperCon", "novelty_supercon"),
+                       ("predicted superconductors", "predicted_superconductor")):
+        if value(key) is not None:
+            first_5k = f" ({at_5k:.2%} of the first 5,000)" if key == "uniqueness" and at_5k is not None else ""
+            parts.append(f"{label} {_percent(value(key))}{first_5k}")
     rho = evaluation.get("predicted_superconductor", {}).get("rho")
     if rho is not None:
         parts.append(f"rho {_percent(rho)}")
