@@ -86,6 +86,17 @@ def make_run():
 
 
 @pytest.fixture(scope="session")
+def scgan_rows(real_amounts):
+    """``scgan-onehot``-shaped (n, 96, 8) arrays of real rows: level k = nearest integer of v in 1..7
+    holds v / k; absent elements 1 at row 0."""
+    amounts, _ = real_amounts
+    present = amounts > 0
+    level = np.where(present, np.clip(np.floor(amounts + 0.5), 1, 7), 0).astype(int)
+    weight = np.where(present, amounts / np.maximum(level, 1), 1.0)
+    return ((np.arange(8) == level[..., None]) * weight[..., None]).astype(np.float32)
+
+
+@pytest.fixture(scope="session")
 def lim_rows(real_amounts, real):
     """``lim-matrix``-shaped (n, 2, 94, 11) arrays of real rows (k = ceil(v) in 1..10, channel 0
     one-hot at k, channel 1 v / k there, absent elements 1 at row 0 in both), and 4 class labels."""

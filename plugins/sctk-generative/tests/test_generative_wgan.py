@@ -189,13 +189,9 @@ def test_warm_start_errors_and_resume(real, tmp_path, make_run):
     assert any("ignoring checkpoint" in m for m in fresh_run.messages)
 
 
-def test_scgan_configuration_on_scgan_onehot_rows(real_amounts):
+def test_scgan_configuration_on_scgan_onehot_rows(scgan_rows):
     """ScGAN's matrix: level k = nearest integer of v in 1..7 holds v / k; absent elements 1 at row 0."""
-    amounts, _ = real_amounts
-    present = amounts > 0
-    level = np.where(present, np.clip(np.floor(amounts + 0.5), 1, 7), 0).astype(int)
-    weight = np.where(present, amounts / np.maximum(level, 1), 1.0)
-    X = ((np.arange(8) == level[..., None]) * weight[..., None]).astype(np.float32)  # (n, 96, 8)
+    X = scgan_rows
     with pytest.raises(UserError, match="softmax"):
         WGANGP(**TINY).fit(X)  # doped amounts: rows do not sum to 1
     model = WGANGP(**dict(TINY, output="softmax-scaled", optimizer="rmsprop", learning_rate=1e-4))
@@ -204,24 +200,25 @@ def test_scgan_configuration_on_scgan_onehot_rows(real_amounts):
     assert samples.shape == (20, 96, 8) and samples.min() >= 0
 
 
-def test_hard_scaled_output_keeps_one_slot_per_element_and_still_learns(real_amounts):
-    """softmax-scaled-hard: each element row of a sample has one non-zero slot (what decoding reads),
-    and gradients reach every layer of the generator (straight-through)."""
-    import torch
-
+@pytest.mark.parametrize("output", ["softmax-scaled-hard", "adjusted-onehot"])
+def test_hard_outputs_keep_one_slot_per_element_and_still_learn(scgan_rows, output):
+    """softmax-scaled-hard and adjusted-onehot: each element row of a sample has one non-zero slot
+    (what decoding reads), and gradients reach every layer of the generator (straight-through).
+    adjusted-onehot also writes exactly 1 at slot 0 (absent), as the data has it, and refuses data
+    that is not such a matrix."""
     from sctk_generative._nets import GeneratorNet
 
-    amounts, _ = real_amounts
-    present = amounts > 0
-    level = np.where(present, np.clip(np.floor(amounts + 0.5), 1, 7), 0).astype(int)
-    weight = np.where(present, amounts / np.maximum(level, 1), 1.0)
-    X = ((np.arange(8) == level[..., None]) * weight[..., None]).astype(np.float32)
-    model = WGANGP(**dict(TINY, output="softmax-scaled-hard", optimizer="rmsprop", learning_rate=1e-4))
-    check_generator(model, X)
+    model = WGANGP(**dict(TINY, output=output, optimizer="rmsprop", learning_rate=1e-4))
+    check_generator(model, scgan_rows)
     samples = model.sample(50, random_state=0)
     assert samples.shape == (50, 96, 8) and samples.min() >= 0
-    assert ((samples > 0).sum(axis=2) == 1).all()
-    net = GeneratorNet(8, 0, [16], 96, 8, "softmax-scaled-hard")
+    assert ((samples != 0).sum(axis=2) == 1).all()
+    net = GeneratorNet(8, 0, [16], 96, 8, output)
     out = net(torch.randn(4, 8))
     (out * torch.randn_like(out)).sum().backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in net.parameters())
+    if output == "adjusted-onehot":
+        absent = samples.argmax(axis=2) == 0
+        assert absent.any() and (samples[..., 0][absent] == 1).all()
+        with pytest.raises(UserError, match="adjusted one-hot"):
+            WGANGP(**dict(TINY, output=output)).fit(scgan_rows * 0.5)

@@ -95,6 +95,19 @@ def check_simplex(X: np.ndarray, name: str, what: str = "output='softmax'") -> N
         )
 
 
+def check_adjusted_onehot(X: np.ndarray, name: str) -> None:
+    """UserError unless each group of ``X`` (along the last axis) has exactly one non-zero slot, a
+    positive value, and that value is 1 when the slot is slot 0 (absent), as in ``scgan-onehot``."""
+    nonzero = X != 0
+    ones_at_zero = np.where(nonzero[..., 0], X[..., 0] == 1, True)
+    if X.min() < 0 or not (nonzero.sum(axis=-1) == 1).all() or not ones_at_zero.all():
+        raise UserError(
+            f"{name}: output='adjusted-onehot' needs rows of an adjusted one-hot matrix along the last axis "
+            f"(one non-zero slot per group, positive, 1 at slot 0 for 'absent')",
+            hint="encode with scgan-onehot, or choose output='softmax-scaled'",
+        )
+
+
 def as_float_rows(X, name: str) -> np.ndarray:
     """``X`` as float32, at least 2-D, non-empty and finite (UserError otherwise)."""
     X = np.asarray(X, dtype=np.float32)

@@ -29,19 +29,27 @@ def grouped_output(out: torch.Tensor, groups: int, width: int, output: str) -> t
     - "softmax-scaled-hard": the same, but the forward pass keeps only the group's largest slot (a
       one-hot times the scale, what decoding by the largest value reads), while gradients flow as
       through "softmax-scaled" (straight-through estimator, Bengio et al. 2013);
+    - "adjusted-onehot": rows of an adjusted one-hot matrix, as decoding reads them: the forward
+      pass keeps one slot per group (a one-hot at the largest of ``width`` logits), slot 0 (absent)
+      holding exactly 1 and a level slot a positive value (softplus of the group's extra value);
+      gradients flow as through "softmax-scaled" (straight-through). Unlike "softmax-scaled-hard",
+      the absent slot is never scaled, so the critic cannot tell generated rows by absent elements
+      whose 1 is slightly off;
     - "sigmoid": values in [0, 1]; "linear": unbounded.
     """
     if output == "softmax":
         return torch.softmax(out.float().view(-1, groups, width), dim=-1).view(-1, groups * width)
     if output == "sparsemax":
         return sparsemax(out.float().view(-1, groups, width)).view(-1, groups * width)
-    if output in ("softmax-scaled", "softmax-scaled-hard"):
+    if output in ("softmax-scaled", "softmax-scaled-hard", "adjusted-onehot"):
         out = out.float().view(-1, groups, width + 1)
         probabilities = torch.softmax(out[..., :width], dim=-1)
-        if output == "softmax-scaled-hard":
+        if output != "softmax-scaled":
             hard = nn.functional.one_hot(probabilities.argmax(dim=-1), width).to(probabilities.dtype)
-            probabilities = hard + probabilities - probabilities.detach()
+            probabilities = hard + (probabilities - probabilities.detach())
         scale = nn.functional.softplus(out[..., width:])
+        if output == "adjusted-onehot":
+            scale = torch.cat([torch.ones_like(scale), scale.expand(-1, -1, width - 1)], dim=-1)
         return (probabilities * scale).reshape(-1, groups * width)
     if output == "sigmoid":
         return torch.sigmoid(out.float())
@@ -61,7 +69,8 @@ def sparsemax(z: torch.Tensor) -> torch.Tensor:
 
 
 def output_width(groups: int, width: int, output: str) -> int:
-    return groups * (width + 1) if output.startswith("softmax-scaled") else groups * width
+    scaled = output.startswith("softmax-scaled") or output == "adjusted-onehot"
+    return groups * (width + 1) if scaled else groups * width
 
 
 class GeneratorNet(nn.Module):

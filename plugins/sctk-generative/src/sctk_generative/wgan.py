@@ -23,6 +23,7 @@ from ._common import (
     TorchGAN,
     TorchParams,
     as_float_rows,
+    check_adjusted_onehot,
     check_betas,
     check_simplex,
     check_widths,
@@ -71,6 +72,10 @@ class WGANGP(TorchGAN):
       each element's largest slot kept (straight-through gradients), so the critic sees exactly what
       decoding reads: with a soft output the generator can hedge, spreading an element's mass over
       its level rows so that the "absent" row wins the decoding (docs/benchmarks.md, session 5).
+      ``output="adjusted-onehot"`` also keeps one slot per element, but writes exactly 1 at slot 0
+      (absent), as the data does, where "softmax-scaled-hard" writes the element's scale there
+      (0.8-1.2 in a trained generator): the critic could tell generated rows by their ~90 absent
+      elements alone. Training data must then be an adjusted one-hot matrix (a UserError otherwise).
 
     Defaults were chosen on the 4,157 SuperCon (Stanev 2018) cuprates with Tc > 0, encoded as 96 element
     fractions, on a shared 2-core CPU (one torch thread): 300 epochs of batch 128 (about 200 s, ~1.5
@@ -82,10 +87,11 @@ class WGANGP(TorchGAN):
     ScGAN configuration (Kim & Dordevic 2022; ``recipes/pretrain_oqmd.toml``, ``pnictide_gan.toml``,
     ``others_gan.toml``, ``all_gan.toml``): encoder ``scgan-onehot`` (rows of shape (96, 8): per element
     the level k = nearest integer to the amount v in 1..7 holds v / k, an absent element a 1 in row 0),
-    ``output = "softmax-scaled-hard"`` (a softmax over each element's 8 rows picks the level, a positive
-    scale gives v / k; a plain softmax cannot, since v / k is not 1 for doped amounts such as 0.15; only
-    the largest slot is passed on, which at 500 epochs per class beat the soft ``softmax-scaled`` on
-    uniqueness and near recovery in all three SuperCon classes),
+    ``output = "adjusted-onehot"`` (a softmax over each element's 8 rows picks the level, a positive
+    value gives v / k; a plain softmax cannot, since v / k is not 1 for doped amounts such as 0.15;
+    only the picked slot is passed on, and an absent element's 1 is exact; at 500 epochs per class it
+    beat "softmax-scaled-hard", which beat the soft ``softmax-scaled``, on uniqueness, SMACT validity,
+    near recovery and element count: docs/benchmarks.md, sessions 5 and 6),
     ``optimizer = "rmsprop"``, ``critic_steps = 5``, ``gp_weight = 10``; pre-trained on OQMD
     compositions (400 epochs in the paper) and then fine-tuned on SuperCon or one of its classes (500
     epochs) with ``init_from``. The paper's learning rate, batch size and layer widths are not in our
@@ -112,13 +118,14 @@ class WGANGP(TorchGAN):
         betas: tuple[float, float] = Field((0.5, 0.9), description="Adam's (beta1, beta2)")
         rmsprop_alpha: float = Field(0.99, gt=0, lt=1, description="RMSProp's smoothing constant")
         output: Literal[
-            "softmax", "sparsemax", "softmax-scaled", "softmax-scaled-hard", "sigmoid", "linear"
+            "softmax", "sparsemax", "softmax-scaled", "softmax-scaled-hard", "adjusted-onehot", "sigmoid", "linear"
         ] = Field(
             "softmax",
             description="generator output: 'softmax' (simplex along the last axis, e.g. element fractions), "
             "'sparsemax' (the same with exact zeros), "
             "'softmax-scaled' (softmax times a positive scale along the last axis, e.g. scgan-onehot), "
             "'softmax-scaled-hard' (the same with only each group's largest slot kept, straight-through), "
+            "'adjusted-onehot' (one slot per group: 1 at slot 0 = absent, else a positive value; scgan-onehot), "
             "'sigmoid' (values in [0, 1]) or 'linear' (unbounded; scale data to about unit size)",
         )
 
@@ -211,6 +218,8 @@ class WGANGP(TorchGAN):
         output = self.params.output
         if output in ("softmax", "sparsemax"):
             check_simplex(X, self.name, f"output='{output}'")
+        elif output == "adjusted-onehot":
+            check_adjusted_onehot(X, self.name)
         elif output.startswith("softmax-scaled") and X.min() < 0:
             raise UserError(f"output='{output}' needs non-negative values (got {X.min():.3g})")
         elif output == "sigmoid" and (X.min() < 0 or X.max() > 1):
