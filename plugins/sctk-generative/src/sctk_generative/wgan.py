@@ -90,8 +90,9 @@ class WGANGP(TorchGAN):
     ``output = "adjusted-onehot"`` (a softmax over each element's 8 rows picks the level, a positive
     value gives v / k; a plain softmax cannot, since v / k is not 1 for doped amounts such as 0.15;
     only the picked slot is passed on, and an absent element's 1 is exact; at 500 epochs per class it
-    beat "softmax-scaled-hard", which beat the soft ``softmax-scaled``, on uniqueness, SMACT validity,
-    near recovery and element count: docs/benchmarks.md, sessions 5 and 6),
+    beat "softmax-scaled-hard", which beat the soft ``softmax-scaled``, on uniqueness, SMACT validity
+    and element count, and on near recovery except of held-out iron-based compounds: docs/benchmarks.md,
+    sessions 5 and 6),
     ``optimizer = "rmsprop"``, ``critic_steps = 5``, ``gp_weight = 10``; pre-trained on OQMD
     compositions (400 epochs in the paper) and then fine-tuned on SuperCon or one of its classes (500
     epochs) with ``init_from``. The paper's learning rate, batch size and layer widths are not in our
