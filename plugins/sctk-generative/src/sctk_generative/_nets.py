@@ -8,6 +8,8 @@ import torch
 from torch import nn
 
 ACTIVATION_SLOPE = 0.2
+#: Outputs whose last layer gives each group one extra value (its scale, through softplus).
+SCALED_OUTPUTS = ("softmax-scaled", "softmax-scaled-hard", "adjusted-onehot")
 
 
 def _mlp(sizes: list[int]) -> list[nn.Module]:
@@ -41,7 +43,7 @@ def grouped_output(out: torch.Tensor, groups: int, width: int, output: str) -> t
         return torch.softmax(out.float().view(-1, groups, width), dim=-1).view(-1, groups * width)
     if output == "sparsemax":
         return sparsemax(out.float().view(-1, groups, width)).view(-1, groups * width)
-    if output in ("softmax-scaled", "softmax-scaled-hard", "adjusted-onehot"):
+    if output in SCALED_OUTPUTS:
         out = out.float().view(-1, groups, width + 1)
         probabilities = torch.softmax(out[..., :width], dim=-1)
         if output != "softmax-scaled":
@@ -69,8 +71,7 @@ def sparsemax(z: torch.Tensor) -> torch.Tensor:
 
 
 def output_width(groups: int, width: int, output: str) -> int:
-    scaled = output.startswith("softmax-scaled") or output == "adjusted-onehot"
-    return groups * (width + 1) if scaled else groups * width
+    return groups * (width + 1) if output in SCALED_OUTPUTS else groups * width
 
 
 class GeneratorNet(nn.Module):
