@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -14,6 +14,9 @@ from rich.table import Table
 
 from . import __version__
 from .errors import RecipeError, SctkError, UserError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="sc-toolkit: machine learning for superconductor discovery.")
@@ -175,9 +178,17 @@ def _percent(value: float) -> str:
     return f"{value:.1%}" if value == 0 or value >= 0.01 else f"{value * 100:.2g}%"
 
 
+def _of_compositions(evaluation: dict, key: str, size: str | None) -> str:
+    """' of N' with the number of compositions a recovery rate is a share of, when recorded: a rate
+    of 0 % of 2 held-out compositions says something else than 0 % of 400."""
+    n = evaluation.get(key, {}).get(size) if size else None
+    return f" of {n:,}" if isinstance(n, int) else ""
+
+
 def _evaluation_line(evaluation: dict) -> str:
     """The headline figures of ``sctk evaluate``'s metrics, the three readings of Lim's recovery as
-    exact / near; figures a run did not compute are left out."""
+    exact / near (each of the number of compositions it counts); figures a run did not compute are
+    left out."""
 
     def value(key: str, field: str | None = None):
         entry = evaluation.get(key, {})
@@ -195,9 +206,10 @@ def _evaluation_line(evaluation: dict) -> str:
     rho = evaluation.get("predicted_superconductor", {}).get("rho")
     if rho is not None:
         parts.append(f"rho {_percent(rho)}")
-    readings = [f"{label} {_percent(value(key))} / {_percent(value(key, 'near'))}"
-                for label, key in (("held-out", "recovery"), ("training", "recovery_training"),
-                                   ("known samples", "known_share"))
+    readings = [f"{label} {_percent(value(key))} / {_percent(value(key, 'near'))}{_of_compositions(evaluation, key, size)}"
+                for label, key, size in (("held-out", "recovery", "n_held_out"),
+                                         ("training", "recovery_training", "n_training_compositions"),
+                                         ("known samples", "known_share", None))
                 if value(key) is not None and value(key, "near") is not None]
     if readings:
         parts.append("recovery exact / near: " + ", ".join(readings))
@@ -228,16 +240,23 @@ def _summary(result, plan) -> None:
     if evaluation:
         out.print(f"evaluation of {metrics['evaluation']['n_samples']} fresh samples: {_evaluation_line(evaluation)}")
     if result.accepted is not None and len(result.accepted):
-        top = plan.rank.top if plan.rank else 10
-        table = Table(title=f"top {min(top, len(result.accepted))} of {len(result.accepted)} accepted candidates")
-        columns = ["rank", "reduced_formula"] + [c for c in result.accepted.columns
-                                                  if c.endswith(("_pred", "_std", "_proba"))]
-        for column in columns:
-            table.add_column(column, justify="right" if column != "reduced_formula" else "left")
-        for _, row in result.accepted.head(top).iterrows():
-            table.add_row(*(f"{row[c]:.2f}" if isinstance(row[c], float) else str(row[c]) for c in columns))
-        out.print(table)
+        out.print(_candidates_table(result.accepted, plan.rank.top if plan.rank else 10))
     out.print(f"run directory: [bold]{result.directory}[/bold]")
+
+
+def _candidates_table(accepted: pd.DataFrame, top: int) -> Table:
+    """The first ``top`` ranked candidates: formula and every prediction column. A formula too long
+    for the terminal wraps inside its cell instead of being cut: it is the result."""
+    table = Table(title=f"top {min(top, len(accepted))} of {len(accepted)} accepted candidates")
+    columns = ["rank", "reduced_formula"] + [c for c in accepted.columns if c.endswith(("_pred", "_std", "_proba"))]
+    for column in columns:
+        if column == "reduced_formula":
+            table.add_column(column, overflow="fold")
+        else:
+            table.add_column(column, justify="right")
+    for _, row in accepted.head(top).iterrows():
+        table.add_row(*(f"{row[c]:.2f}" if isinstance(row[c], float) else str(row[c]) for c in columns))
+    return table
 
 
 @app.command("list-plugins")

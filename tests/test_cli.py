@@ -73,7 +73,26 @@ def test_summary_line_reads_the_evaluation(quick_run):
     assert ("of the first 5,000" in line) == (n >= 5000)
     assert "rho " in line and "recovery exact / near: held-out " in line
     assert ", training " in line and ", known samples " in line
+    held_out = evaluation["metrics"]["recovery"]["n_held_out"]
+    training = evaluation["metrics"]["recovery_training"]["n_training_compositions"]
+    assert f" of {held_out:,}, training " in line and f" of {training:,}, known samples " in line
     assert _evaluation_line({}) == ""
+
+
+def test_long_formulas_wrap_in_the_candidates_table_instead_of_being_cut():
+    from rich.console import Console
+
+    from sc_toolkit.cli import _candidates_table
+
+    formula = "Ba1.521Sr1.978Ca1.644Yb0.517Cu2.948Hg0.411Pb0.3O8.512"
+    accepted = pd.DataFrame({"rank": [1, 2], "reduced_formula": [formula, "YBa2Cu3O7"], "tc_pred": [94.47, 90.1],
+                             "tc_std": [7.69, 1.0], "superconductor_proba": [0.91, 0.95], "formula": [formula, "x"]})
+    console = Console(width=80, record=True)
+    console.print(_candidates_table(accepted, top=1))
+    text = console.export_text()
+    assert "top 1 of 2 accepted candidates" in text and "…" not in text and "YBa2Cu3O7" not in text
+    cells = "".join(line.split("│")[2].strip() for line in text.splitlines() if line.count("│") > 2)
+    assert cells == formula
 
 
 @pytest.mark.slow
