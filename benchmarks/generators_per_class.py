@@ -58,7 +58,7 @@ from sc_toolkit.runner import execute, start_run  # noqa: E402
 RECIPES = Path(__file__).parents[1] / "recipes"
 #: model -> shipped recipe whose [generator] section defines it
 MODELS = {
-    "wgan-gp": "cuprate_gan.toml",
+    "wgan-gp": "cuprate_wgan_fractions.toml",
     "scgan": "pnictide_gan.toml",
     "vae": "cuprate_vae.toml",
     "diffusion": "cuprate_diffusion.toml",

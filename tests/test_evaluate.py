@@ -50,7 +50,7 @@ def test_result_is_strict_json_with_settings(result):
     text = json.dumps(result, allow_nan=False)
     assert json.loads(text) == result
     assert result["n_samples"] == N and result["seed"] == 8  # run seed 7 + 1
-    assert result["generator"]["name"] == "wgan-gp" and result["encoder"]["name"] == "element-fractions"
+    assert result["generator"]["name"] == "wgan-gp" and result["encoder"]["name"] == "scgan-onehot"
     assert set(result["seconds"]) >= {"sample", "decode", "smact", "novelty", "embedding"}
 
 

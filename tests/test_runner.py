@@ -88,7 +88,7 @@ def test_generator_starts_from_a_previous_run_by_name(tmp_path, data_dir):
     with pytest.raises(RecipeError) as info:
         make_plan(raw, registry, quick=True)
     messages = [p.message for p in info.value.problems]
-    assert any("holds a 'element-fractions' encoder, but this recipe uses 'magpie'" in m for m in messages)
+    assert any("holds a 'scgan-onehot' encoder, but this recipe uses 'magpie'" in m for m in messages)
     raw["generator"]["init_from"] = str(tmp_path / "nothing")
     with pytest.raises(RecipeError, match="1 problem|problems"):
-        make_plan(raw | {"generator": raw["generator"] | {"encoder": {"use": "element-fractions"}}}, registry)
+        make_plan(raw | {"generator": raw["generator"] | {"encoder": {"use": "scgan-onehot"}}}, registry)

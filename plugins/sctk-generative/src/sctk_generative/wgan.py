@@ -84,8 +84,8 @@ class WGANGP(TorchGAN):
     0.49 and 0.53) and closer mean fractions; RMSProp (ScGAN's choice, still available) and Adam at lr
     1e-4 were further off after 100 epochs.
 
-    ScGAN configuration (Kim & Dordevic 2022; ``recipes/pretrain_oqmd.toml``, ``pnictide_gan.toml``,
-    ``others_gan.toml``, ``all_gan.toml``): encoder ``scgan-onehot`` (rows of shape (96, 8): per element
+    ScGAN configuration (Kim & Dordevic 2022; ``recipes/cuprate_gan.toml``, ``pnictide_gan.toml``,
+    ``others_gan.toml``, ``all_gan.toml``, ``pretrain_oqmd.toml``): encoder ``scgan-onehot`` (rows of shape (96, 8): per element
     the level k = nearest integer to the amount v in 1..7 holds v / k, an absent element a 1 in row 0),
     ``output = "adjusted-onehot"`` (a softmax over each element's 8 rows picks the level, a positive
     value gives v / k; a plain softmax cannot, since v / k is not 1 for doped amounts such as 0.15;
