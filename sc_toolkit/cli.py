@@ -206,7 +206,8 @@ def _evaluation_line(evaluation: dict) -> str:
     rho = evaluation.get("predicted_superconductor", {}).get("rho")
     if rho is not None:
         parts.append(f"rho {_percent(rho)}")
-    readings = [f"{label} {_percent(value(key))} / {_percent(value(key, 'near'))}{_of_compositions(evaluation, key, size)}"
+    readings = [f"{label} {_percent(value(key))} / {_percent(value(key, 'near'))}"
+                f"{_of_compositions(evaluation, key, size)}"
                 for label, key, size in (("held-out", "recovery", "n_held_out"),
                                          ("training", "recovery_training", "n_training_compositions"),
                                          ("known samples", "known_share", None))
