@@ -379,16 +379,24 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
+    except typer.Exit as error:
+        sys.exit(error.exit_code)
+    except typer.Abort:
+        sys.exit(1)
+    except typer.TyperException as error:
+        # A command-line usage error (unknown option, missing argument, bad value) from the Click
+        # that typer vendors: one line with the command's --help as the hint, exit code 2. A bare
+        # `sctk` or `sctk data` has already printed its help and carries no message.
+        if debug:
+            raise
+        message = error.format_message()
+        if message:
+            context = getattr(error, "ctx", None)
+            command = context.command_path if context is not None else "sctk"
+            err.print(f"[red]error:[/red] {message} (hint: '{command} --help' lists the arguments and options)",
+                      highlight=False, soft_wrap=True)
+        sys.exit(2)
     except Exception as error:
-        import click
-
-        if isinstance(error, click.exceptions.Exit):
-            sys.exit(error.exit_code)
-        if isinstance(error, click.ClickException):
-            error.show()
-            sys.exit(2)
-        if isinstance(error, click.exceptions.Abort):
-            sys.exit(1)
         if debug:
             raise
         err.print(f"[red]error:[/red] unexpected {type(error).__name__}: {error} "

@@ -177,10 +177,14 @@ def test_bad_recipe_exits_2_with_one_line_per_problem(tmp_path):
 def test_user_errors_are_one_line_with_a_hint():
     for args, expected in [(("run", "nope.toml"), "recipe file not found"),
                            (("describe", "wgan-gpp"), "did you mean 'wgan-gp'?"),
-                           (("run", RECIPE, "--set", "generator"), "not key=value")]:
+                           (("run", RECIPE, "--set", "generator"), "not key=value"),
+                           (("run", RECIPE, "--runs-dir", "x"), "No such option: --runs-dir (hint: 'sctk run --help'"),
+                           (("run",), "Missing argument 'recipe'"),
+                           (("nosuchcommand",), "No such command 'nosuchcommand'")]:
         result = sctk(*args)
         assert result.returncode == 2, result.stderr
         assert expected in result.stderr and len(result.stderr.strip().splitlines()) == 1
+        assert "Traceback" not in result.stderr
 
 
 def test_debug_shows_the_traceback():
