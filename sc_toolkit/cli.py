@@ -28,7 +28,7 @@ out = Console(width=None if sys.stdout.isatty() else 120)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
 
 SetOption = Annotated[list[str] | None, typer.Option("--set", help="override a recipe value: key=value")]
-QuickOption = Annotated[bool, typer.Option("--quick", help="same code paths on a small slice (< 1 minute)")]
+QuickOption = Annotated[bool, typer.Option("--quick", help="same code paths on a small slice (about a minute)")]
 
 
 def _registry():
