@@ -157,6 +157,8 @@ def predict(
     """Predict Tc, its std and class probabilities with the predictors saved in a run."""
     from .predict import predict_materials, read_inputs
 
+    if not run_dir.is_dir():
+        raise UserError(f"run directory not found: {run_dir}", hint="give a directory that `sctk run` created")
     table = predict_materials(run_dir, read_inputs(formulas or [], input_file, cif or []), _registry(), predictor)
     for i, row in table[table["error"] != ""].iterrows():
         err.print(f"[yellow]row {i}:[/yellow] {row['formula']!r}: {row['error']} (not predicted)", highlight=False)
@@ -168,9 +170,19 @@ def predict(
     grid = Table()
     for column in shown.columns:
         grid.add_column(column)
+    # A class label column is float only because failed rows hold NaN: print its labels as integers.
+    whole = {c for c in shown.columns if shown[c].dtype.kind == "f" and (shown[c].dropna() % 1 == 0).all()}
     for _, row in shown.iterrows():
-        grid.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
+        grid.add_row(*(_cell(v, column in whole) for column, v in row.items()))
     out.print(grid)
+
+
+def _cell(value, whole: bool) -> str:
+    if not isinstance(value, float):
+        return str(value)
+    if whole and value == value:
+        return str(int(value))
+    return f"{value:.3f}"
 
 
 def _percent(value: float) -> str:

@@ -53,11 +53,17 @@ def test_sctk_predict_reports_bad_rows_and_predicts_the_rest(tc_run, tmp_path):
     good = table[table["error"] == ""]
     assert len(good) == 3 and (good[["tc_pred", "tc_std", "above_10k_proba", "superconductor_proba"]] != "").all().all()
     assert "row 2" in result.stderr and "3 of 4 rows predicted" in result.stderr
+    shown = sctk("predict", tc_run, "Nb3Sn", "D0.9Pd1").stdout
+    nb3sn = next(line for line in shown.splitlines() if "Nb3Sn" in line)
+    labels = [cell.strip() for cell in nb3sn.split("│")[1:-1]][2:]
+    assert labels.count("1") + labels.count("0") == 2, "class labels print as integers beside a NaN row"
 
 
 def test_predict_on_a_directory_without_models_is_a_one_line_error(tmp_path):
     result = sctk("predict", tmp_path, "MgB2", check=False)
     assert result.returncode == 2 and "holds no saved predictor" in result.stderr
+    missing = sctk("predict", tmp_path / "no_run", "--input", tmp_path / "no.csv", check=False)
+    assert missing.returncode == 2 and "run directory not found" in missing.stderr
 
 
 @pytest.mark.slow
