@@ -170,19 +170,9 @@ def predict(
     grid = Table()
     for column in shown.columns:
         grid.add_column(column)
-    # A class label column is float only because failed rows hold NaN: print its labels as integers.
-    whole = {c for c in shown.columns if shown[c].dtype.kind == "f" and (shown[c].dropna() % 1 == 0).all()}
     for _, row in shown.iterrows():
-        grid.add_row(*(_cell(v, column in whole) for column, v in row.items()))
+        grid.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
     out.print(grid)
-
-
-def _cell(value, whole: bool) -> str:
-    if not isinstance(value, float):
-        return str(value)
-    if whole and value == value:
-        return str(int(value))
-    return f"{value:.3f}"
 
 
 def _percent(value: float) -> str:

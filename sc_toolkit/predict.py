@@ -53,7 +53,8 @@ def _read_cifs(paths: list[Path]) -> pd.DataFrame:
 def predict_materials(run_dir: Path, table: pd.DataFrame, registry: Registry,
                       names: list[str] | None = None) -> pd.DataFrame:
     """``table`` with each saved predictor's output columns and an 'error' column: rows whose
-    formula (or CIF) cannot be read get the reason there and NaN predictions; the rest are predicted."""
+    formula (or CIF) cannot be read get the reason there and missing predictions; the rest are predicted.
+    Class labels come as nullable integers (``Int64``), the other outputs as floats."""
     available = saved_names(run_dir)
     if not available:
         raise UserError(f"{run_dir} holds no saved predictor", hint="give a run directory of a recipe with [[predictors]]")
@@ -75,6 +76,8 @@ def predict_materials(run_dir: Path, table: pd.DataFrame, registry: Registry,
         for column in predictor.outputs:
             table[column] = np.nan
             table.loc[ok, column] = scores[column].to_numpy()
+        if predictor.model.task == "classification":  # 0/1 labels, empty where the row failed
+            table[f"{name}_pred"] = table[f"{name}_pred"].astype("Int64")
     return table
 
 
