@@ -72,12 +72,7 @@ def predict_materials(run_dir: Path, table: pd.DataFrame, registry: Registry,
         predictor = load_predictor(run_dir, name, registry)
         if predictor.encoder.consumes == "structure" and "cif" not in table.columns:
             raise UserError(f"predictor '{name}' reads crystal structures", hint="give --cif files")
-        scores = predictor.predict(table[ok])
-        for column in predictor.outputs:
-            table[column] = np.nan
-            table.loc[ok, column] = scores[column].to_numpy()
-        if predictor.model.task == "classification":  # 0/1 labels, empty where the row failed
-            table[f"{name}_pred"] = table[f"{name}_pred"].astype("Int64")
+        predictor.predict_into(table, ok)
     return table
 
 

@@ -354,11 +354,7 @@ class _Runner:
         """Score the candidates no filter has rejected yet; rejected rows keep NaN."""
         alive = (table["rejected_by"] == "").to_numpy()
         for p in self.plan.predictors:
-            predictor = load_predictor(self.run.directory, p.section.name, self.registry)
-            scores = predictor.predict(table[alive])
-            for column in predictor.outputs:
-                table[column] = np.nan
-                table.loc[alive, column] = scores[column].to_numpy()
+            load_predictor(self.run.directory, p.section.name, self.registry).predict_into(table, alive)
 
     def rank(self, table: pd.DataFrame) -> pd.DataFrame:
         accepted = table[table["rejected_by"] == ""]

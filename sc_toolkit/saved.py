@@ -97,6 +97,17 @@ class SavedPredictor:
                 columns[f"{self.name}_pred"] = self.model.predict(X)
         return pd.DataFrame(columns, index=table.index)
 
+    def predict_into(self, table: pd.DataFrame, rows: np.ndarray) -> None:
+        """Write the output columns into ``table`` for the rows where the boolean ``rows`` is True;
+        the other rows stay missing. Class labels become nullable integers (``Int64``), so a label
+        reads ``1`` beside a missing row, not ``1.0``; the other outputs are floats."""
+        scores = self.predict(table[rows])
+        for column in self.outputs:
+            table[column] = np.nan
+            table.loc[rows, column] = scores[column].to_numpy()
+        if self.model.task == "classification":
+            table[f"{self.name}_pred"] = table[f"{self.name}_pred"].astype("Int64")
+
 
 def load_predictor(run_dir: Path, name: str, registry: Registry) -> SavedPredictor:
     """The predictor ``name`` saved in ``run_dir``; UserError naming the ones there if absent."""

@@ -87,6 +87,10 @@ path = "{candidates}"
 name = "tc"
 from_run = "{tc_run}"
 
+[[predictors]]
+name = "above_10k"
+from_run = "{tc_run}"
+
 [[filters]]
 use = "smact-valid"
 
@@ -105,6 +109,9 @@ by = "tc_pred"
     candidates_out = pd.read_parquet(run_dir / "candidates.parquet").set_index("formula")
     assert candidates_out.loc["NaCl", "rejected_by"] in ("smact-valid", "threshold")
     assert (accepted["tc_pred"] >= 20).all()
+    labels = candidates_out["above_10k_pred"]  # 0/1 as nullable integers, in both files
+    assert labels.dtype == "Int64" and set(labels.dropna()) <= {0, 1}
+    assert pd.read_csv(run_dir / "accepted.csv", dtype=str)["above_10k_pred"].isin(["0", "1"]).all()
     rejected = pd.read_csv(run_dir / "rejected_candidates.csv")
     assert list(rejected["value"]) == ["not a formula"]
     metrics = json.loads((run_dir / "metrics.json").read_text())
