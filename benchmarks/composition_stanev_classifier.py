@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from composition_common import (  # noqa: E402
@@ -143,8 +144,6 @@ def report(label: np.ndarray, proba: dict[str, np.ndarray], tests: list[np.ndarr
 def error_breakdown(table, groups: np.ndarray, p: np.ndarray) -> None:
     """Accuracy of the blend's out-of-fold probabilities ``p`` per Tc band and per class of ``table``
     (whose rows ``groups`` must match), and each part's share of all errors."""
-    import pandas as pd
-
     if not np.array_equal(table["composition_key"].to_numpy(str), groups):
         raise SystemExit("error: the saved parts do not match this population's rows; pass the --population they ran with")
     done = ~np.isnan(p)
