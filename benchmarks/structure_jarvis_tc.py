@@ -62,7 +62,7 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     from sc_toolkit.data import load
-    from sc_toolkit.progress import resolve_device
+    from sc_toolkit import resolve_device
     from sctk_crystal.alpha2f import Alpha2FEnsemble
     from sctk_crystal.graphs import CrystalGraph
 

@@ -58,7 +58,7 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     from sc_toolkit.data import load
-    from sc_toolkit.progress import resolve_device
+    from sc_toolkit import resolve_device
     from sc_toolkit.registry import default_registry
     from sctk_crystal.graphs import CrystalGraph
     from sctk_crystal.sodnet import SODNet

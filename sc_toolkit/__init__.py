@@ -1,18 +1,73 @@
 """sc-toolkit: plugin-based machine learning for superconductor discovery.
 
-The public API for plugin authors is what this module exports; plugins import nothing else from the
-core except :mod:`sc_toolkit.chem`, :mod:`sc_toolkit.data`, :mod:`sc_toolkit.progress` and
-:mod:`sc_toolkit.testing`.
+This module is the declared Python API: the names in ``__all__`` (and the contract checks of
+:mod:`sc_toolkit.testing`) are what plugins, benchmarks and notebooks may use; everything else in the
+package is internal and may change. A test holds plugins to that line. See docs/api.md.
+
+For plugin authors: the component base classes and ``Params``, ``hookimpl``, the errors a user sees,
+the chemistry of compositions, progress/log helpers, datasets by name and grouped splits.
+
+For users: ``run_recipe`` runs a recipe and returns a :class:`Run` (candidates, metrics, predict);
+``open_run`` opens a finished run directory; ``load_registry`` lists every component.
 """
 
-from .components import Component, Encoder, Filter, Generator, Params, Predictor
-from .errors import DataError, FormulaError, SctkError, StepError, UserError
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .chem import (
+    N_ELEMENTS,
+    SYMBOLS,
+    Compositions,
+    as_compositions,
+    atomic_number,
+    composition_key,
+    format_formula,
+    parse_formula,
+    reduced_formula,
+    superconductor_class,
+)
+from .components import KINDS, Component, Encoder, Filter, Generator, Params, Predictor
+from .errors import DataError, FormulaError, SctkError, StepError, UserError, did_you_mean
 from .hookspecs import hookimpl
+from .metrics import group_holdout, regression_metrics, roc_auc
+from .runtime import RunLike, log, progress, resolve_device
+
+if TYPE_CHECKING:
+    from .data import Dataset, LoadedTable
+    from .registry import Registry
+    from .run import Run
 
 __version__ = "0.1.0"
 
+#: Names resolved on first use, so that ``import sc_toolkit`` stays cheap (no pandas or rich at
+#: import time for a plugin that only subclasses a component).
+_LAZY = {
+    "run_recipe": ("sc_toolkit.run", "run_recipe"),
+    "open_run": ("sc_toolkit.run", "open_run"),
+    "Run": ("sc_toolkit.run", "Run"),
+    "load_registry": ("sc_toolkit.registry", "default_registry"),
+    "load_dataset": ("sc_toolkit.data", "load"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from importlib import import_module
+
+        module, attribute = _LAZY[name]
+        value = getattr(import_module(module), attribute)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'sc_toolkit' has no attribute '{name}'")
+
+
 __all__ = [
+    "KINDS",
+    "N_ELEMENTS",
+    "SYMBOLS",
     "Component",
+    "Compositions",
     "DataError",
     "Encoder",
     "Filter",
@@ -20,9 +75,29 @@ __all__ = [
     "Generator",
     "Params",
     "Predictor",
+    "Run",
+    "RunLike",
     "SctkError",
     "StepError",
     "UserError",
     "__version__",
+    "as_compositions",
+    "atomic_number",
+    "composition_key",
+    "did_you_mean",
+    "format_formula",
+    "group_holdout",
     "hookimpl",
+    "load_dataset",
+    "load_registry",
+    "log",
+    "open_run",
+    "parse_formula",
+    "progress",
+    "reduced_formula",
+    "regression_metrics",
+    "resolve_device",
+    "roc_auc",
+    "run_recipe",
+    "superconductor_class",
 ]

@@ -135,7 +135,7 @@ def evaluate_run(
     Returns a JSON-able dict; store it with :func:`write_evaluation`.
     Raises UserError when the run has no saved generator.
     """
-    from .progress import log
+    from .runtime import log
 
     run_dir = Path(run_dir)
     if registry is None:

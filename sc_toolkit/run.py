@@ -88,7 +88,7 @@ class _Task:
 
 
 class RunContext:
-    """What components see of a run (see :class:`sc_toolkit.progress.RunLike`), plus the record
+    """What components see of a run (see :class:`sc_toolkit.runtime.RunLike`), plus the record
     the runner keeps: step timings and row counts, history of recorded values, the manifest."""
 
     def __init__(self, directory: Path, *, seed: int, quick: bool, console: Console | None = None):

@@ -28,7 +28,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from sc_toolkit import Params, Predictor, UserError
-from sc_toolkit.progress import progress
+from sc_toolkit import progress
 
 from ._data import as_features, as_targets, ensemble_labels
 

@@ -16,7 +16,7 @@ import numpy as np
 from pydantic import Field
 
 from sc_toolkit import Params, Predictor, UserError
-from sc_toolkit.progress import progress
+from sc_toolkit import progress
 
 from ._data import as_features, as_targets, ensemble_labels
 

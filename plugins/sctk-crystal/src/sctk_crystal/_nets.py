@@ -33,7 +33,7 @@ from torch import nn
 from torch_geometric.data import Batch
 from torch_geometric.utils import scatter, softmax
 
-from sc_toolkit.progress import progress
+from sc_toolkit import progress
 
 
 class _AttentionLayer(nn.Module):

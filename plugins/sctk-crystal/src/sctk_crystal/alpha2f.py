@@ -40,7 +40,7 @@ import numpy as np
 from pydantic import Field
 
 from sc_toolkit import Predictor, UserError
-from sc_toolkit.progress import log, resolve_device
+from sc_toolkit import log, resolve_device
 
 from .eliashberg import N_BINS
 from .sodnet import NetworkParams

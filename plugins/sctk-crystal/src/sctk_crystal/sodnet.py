@@ -33,7 +33,7 @@ import numpy as np
 from pydantic import Field
 
 from sc_toolkit import Params, Predictor, UserError
-from sc_toolkit.progress import log, resolve_device
+from sc_toolkit import log, resolve_device
 
 STATE_FILE = "members.pt"
 

@@ -25,7 +25,7 @@ import numpy as np
 from pydantic import Field
 
 from sc_toolkit import Generator, Params, StepError, UserError
-from sc_toolkit.progress import log, resolve_device
+from sc_toolkit import log, resolve_device
 
 CHECKPOINT_FILE = "checkpoint.pt"
 #: Rows generated per forward pass when sampling.

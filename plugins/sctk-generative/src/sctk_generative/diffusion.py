@@ -9,7 +9,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
-from sc_toolkit.progress import progress
+from sc_toolkit import progress
 
 from ._common import (
     SAMPLE_BATCH,

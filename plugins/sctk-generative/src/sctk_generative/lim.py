@@ -14,7 +14,7 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from sc_toolkit import UserError
-from sc_toolkit.progress import log, progress
+from sc_toolkit import log, progress
 
 from ._common import TorchGAN, TorchParams, as_float_rows, check_betas
 

@@ -16,7 +16,7 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from sc_toolkit import UserError
-from sc_toolkit.progress import progress
+from sc_toolkit import progress
 
 from ._common import (
     CHECKPOINT_FILE,

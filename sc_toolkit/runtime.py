@@ -1,7 +1,7 @@
-"""Progress and device helpers that components use with or without a run.
+"""Progress, log and device helpers that components use with or without a run.
 
 A component receives ``run=None`` when used from Python, or the runner's
-:class:`~sc_toolkit.run.RunContext`. These helpers work with either::
+:class:`~sc_toolkit.run.context.RunContext`. These helpers work with either::
 
     with progress(run, "training wgan-gp", total=epochs) as bar:
         for epoch in range(epochs):
@@ -10,6 +10,8 @@ A component receives ``run=None`` when used from Python, or the runner's
 """
 
 from __future__ import annotations
+
+import sys
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +24,7 @@ class ProgressTask(Protocol):
 
 
 class RunLike(Protocol):
-    """What a component may use of a run (see :class:`sc_toolkit.run.RunContext`)."""
+    """What a component may use of a run (see :class:`sc_toolkit.run.context.RunContext`)."""
 
     seed: int
     quick: bool
@@ -54,10 +56,11 @@ def log(run: RunLike | None, message: str) -> None:
 
 
 def resolve_device(device: str) -> str:
-    """'auto' -> 'cuda' when a CUDA GPU is usable, else 'cpu'; other values pass through (torch is
-    imported here, so call this only from components that use torch)."""
+    """'auto' -> 'cuda' when a CUDA GPU is usable, else 'cpu'; other values pass through.
+
+    Meant for components that use torch: it asks the torch their module already imported (the core
+    itself does not depend on torch), and answers 'cpu' when no torch is loaded."""
     if device != "auto":
         return device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    torch = sys.modules.get("torch")
+    return "cuda" if torch is not None and torch.cuda.is_available() else "cpu"
