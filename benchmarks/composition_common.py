@@ -28,7 +28,6 @@ from sklearn.model_selection import GroupKFold
 from sc_toolkit.metrics import group_holdout
 from sc_toolkit.registry import default_registry
 
-os.environ.setdefault("SCTK_DATA_DIR", "/work/shared/data")
 REGISTRY = default_registry()
 FEATURE_SETS = ("fractions", "magpie", "magpie+fractions", "magpie+fractions+hamidieh", "magpie+fractions+valence",
                 "magpie+fractions+hamidieh+valence")

@@ -1,6 +1,6 @@
 """How the UCI Tc regressor's error falls with the number of training compositions (grouped folds).
 
-    SCTK_DATA_DIR=/work/shared/data .venv/bin/python benchmarks/composition_uci_learning_curve.py \\
+    .venv/bin/python benchmarks/composition_uci_learning_curve.py \\
         [--folds 0,1,2,3,4,5,6,7,8,9] [--shares 0.125,0.25,0.5,0.75,1]   # the defaults: the documented run
 
 On the training part of each listed outer fold of the grouped 10-fold split (GroupKFold on
@@ -17,14 +17,12 @@ no model of composition alone can go below it on these rows.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-os.environ.setdefault("SCTK_DATA_DIR", "/work/shared/data")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from composition_common import features, grouped_folds, load_average, load_table, versions  # noqa: E402
 from composition_uci_screen import LIGHTGBM  # noqa: E402

@@ -1,6 +1,6 @@
 """Screen a feature idea for the UCI Tc regressor: one LightGBM with and without it, on outer folds.
 
-    SCTK_DATA_DIR=/work/shared/data .venv/bin/python benchmarks/composition_uci_screen.py \\
+    .venv/bin/python benchmarks/composition_uci_screen.py \\
         --idea system-stats|oxygen-imputation|site-valence [--folds 0,1,2]
 
 A cheap first look before an idea goes into the tuned blend of ``composition_uci_hamidieh.py``:
@@ -25,7 +25,6 @@ Ideas:
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -33,7 +32,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-os.environ.setdefault("SCTK_DATA_DIR", "/work/shared/data")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from composition_common import features, grouped_folds, load_average, load_table, versions  # noqa: E402
 

@@ -2,7 +2,7 @@
 
 Usage (a finished run with a generator and a predictor, e.g. `sctk run recipes/cuprate_gan.toml --quick`):
 
-    SCTK_DATA_DIR=../shared/data .venv/bin/python benchmarks/generation_throughput.py RUN_DIR [-n 100000]
+    .venv/bin/python benchmarks/generation_throughput.py RUN_DIR [-n 100000]
 
 Stages, each timed: load the saved generator, encoder and predictor; sample; decode (formulas and
 composition keys); filters (the run's recipe filters in order, fitted on training.parquet; each

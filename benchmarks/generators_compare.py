@@ -1,6 +1,6 @@
 """Train each composition generator of sctk-generative on the SuperCon cuprates and compare samples.
 
-    SCTK_DATA_DIR=/work/shared/data .venv/bin/python benchmarks/generators_compare.py [--n-samples 10000]
+    .venv/bin/python benchmarks/generators_compare.py [--n-samples 10000]
         [--models wgan-gp,scgan,lim-wgan,vae,diffusion] [--diffusion-100k]
 
 Data: ``supercon`` (Stanev 2018 as cleaned by the loader), Tc > 0, ``class == "cuprate"``. Each model
@@ -26,13 +26,10 @@ model with continuous outputs; SMACT validity and Cu+O say more about what was l
 from __future__ import annotations
 
 import argparse
-import os
 import time
 
 import numpy as np
 import pandas as pd
-
-os.environ.setdefault("SCTK_DATA_DIR", "/work/shared/data")
 
 import torch  # noqa: E402
 

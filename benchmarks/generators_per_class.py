@@ -1,12 +1,12 @@
 """Per-class table of the composition generators beside ScGAN's Tables II/III and Lim's recovery.
 
-    SCTK_DATA_DIR=/work/shared/data .venv/bin/python benchmarks/generators_per_class.py \\
+    .venv/bin/python benchmarks/generators_per_class.py \\
         [--models wgan-gp,vae,diffusion,scgan,lim-wgan] [--classes cuprate,iron-based,other] \\
         [--epochs N] [--params JSON] [--init-from RUN] [--n-samples 100000] [--holdout 0.1] \\
         [--predictors-from RUN_DIR] [--output-dir DIR]
-    SCTK_DATA_DIR=/work/shared/data .venv/bin/python benchmarks/generators_per_class.py \
+    .venv/bin/python benchmarks/generators_per_class.py \
         --reevaluate RUN_DIR... --amount-step 0.05
-    SCTK_DATA_DIR=/work/shared/data .venv/bin/python benchmarks/generators_per_class.py --evaluate RUN_DIR...
+    .venv/bin/python benchmarks/generators_per_class.py --evaluate RUN_DIR...
 
 Everything goes through recipes, the way a user would run it: for each model and class a recipe is
 built from the shipped recipe of that model (its ``[generator]`` section: generator, encoder and
@@ -39,15 +39,12 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import os
 import shutil
 import time
 import tomllib
 from pathlib import Path
 
 import pandas as pd
-
-os.environ.setdefault("SCTK_DATA_DIR", "/work/shared/data")
 
 from sc_toolkit.evaluate import evaluate_run, write_evaluation  # noqa: E402
 from sc_toolkit.plan import make_plan  # noqa: E402

@@ -24,7 +24,7 @@ import pandas as pd
 from sc_toolkit.chem import N_ELEMENTS, Compositions, atomic_number
 from sctk_composition import Magpie
 
-DATA_DIR = Path(os.environ.get("SCTK_DATA_DIR", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
+DATA_DIR = Path(os.environ["SCTK_DATA_DIR"])
 UCI_FILE = DATA_DIR / "uci_superconductivity" / "unique_m_elements_tc.csv"
 N_ELEMENT_COLUMNS = 86  # H..Rn; the 87th column is the target (both it and technetium are named 'Tc')
 

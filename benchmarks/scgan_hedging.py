@@ -1,6 +1,6 @@
 """How an ScGAN-style generator's soft rows decode: empty and single-element samples, and hedging.
 
-    SCTK_DATA_DIR=/work/shared/data .venv/bin/python benchmarks/scgan_hedging.py RUN_DIR [--n-samples 5000]
+    .venv/bin/python benchmarks/scgan_hedging.py RUN_DIR [--n-samples 5000]
 
 RUN_DIR is a run whose generator is ``wgan-gp`` over ``scgan-onehot`` rows (96 elements x 8 levels,
 row 0 = absent). Each element row of a sample is read as shares of its 8 slots (slot / row sum).
@@ -14,12 +14,9 @@ level rows, spread over several of them, so that row 0 still won the decoding.
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 import numpy as np
-
-os.environ.setdefault("SCTK_DATA_DIR", "/work/shared/data")
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ with mu* = 0.085 (it reproduces every JARVIS Tc from its lambda and omega_log; A
 mu* = 0.10 do not), hence the defaults. The leaderboard's val split is scored too; the test split (30
 rows) is used only to score, and is tiny: read its MAE with its bootstrap interval.
 
-    SCTK_DATA_DIR=/work/shared/data .venv/bin/python benchmarks/structure_jarvis_tc.py \
+    .venv/bin/python benchmarks/structure_jarvis_tc.py \
         --epochs 1000 --n-models 10 --device auto --params '{}'   # BETE-NET-sized network: a GPU
     ... --device cpu        # CPU figure: through ln(1 + Tc), 5 small members x 15 epochs (~10 min)
     ... --device cpu --train-on moments --epochs 10 --n-models 1 --cv-folds 10 \
@@ -31,8 +31,6 @@ import platform
 import time
 
 import numpy as np
-
-os.environ.setdefault("SCTK_DATA_DIR", "/work/shared/data")
 
 PEERS = {"median of train (leaderboard)": 1.51, "AtomGPT": 1.52, "CFID": 2.00, "ALIGNN": 2.03, "CGCNN": 2.57}
 #: Network and training of the CPU figures (docs/benchmarks.md; chosen on the val split and the members'

@@ -11,7 +11,7 @@ printout says how many test rows share a composition with their training fold.
 
 Claimed: MAE 0.505 (ln K), R2 0.748 (unverified; docs/science.md).
 
-    SCTK_DATA_DIR=/work/shared/data .venv/bin/python benchmarks/structure_sodnet_supercon3d.py \
+    .venv/bin/python benchmarks/structure_sodnet_supercon3d.py \
         --epochs 300 --folds 10 --device auto        # full run: a GPU
     ... --epochs 2 --folds 1 --device cpu --small     # smoke run on CPU
     ... --folds 1 --device cpu --params '{"layers": 2, "scalars": 32}' --graph '{"cutoff": 5.0}'
@@ -26,8 +26,6 @@ import platform
 import time
 
 import numpy as np
-
-os.environ.setdefault("SCTK_DATA_DIR", "/work/shared/data")
 
 CLAIM = {"mae": 0.505, "r2": 0.748}
 

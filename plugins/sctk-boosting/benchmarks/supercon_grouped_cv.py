@@ -5,7 +5,7 @@ Folds are grouped by composition key (no composition on both sides of a split). 
 and R2 of Tc (K), the mean predicted std and the share of test rows whose error is within one std,
 accuracy of the Tc > 10 K classifiers next to the majority class, and regressor fit times.
 
-    SCTK_DATA_DIR=../shared/data .venv/bin/python plugins/sctk-boosting/benchmarks/supercon_grouped_cv.py --folds 5
+    .venv/bin/python plugins/sctk-boosting/benchmarks/supercon_grouped_cv.py --folds 5
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="use the predictors' quick settings")
     args = parser.parse_args()
 
-    data_dir = Path(os.environ.get("SCTK_DATA_DIR", "../shared/data"))
+    data_dir = Path(os.environ["SCTK_DATA_DIR"])
     table = pd.read_csv(data_dir / "supercon_stanev2018" / "Supercon_data_by_2018_Stanev.csv")
     compositions, rejected = Compositions.parse(table["name"])
     bad = {r.row for r in rejected}

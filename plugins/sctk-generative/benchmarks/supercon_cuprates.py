@@ -26,7 +26,7 @@ THRESHOLD = 0.01
 
 
 def cuprates() -> np.ndarray:
-    data_dir = Path(os.environ.get("SCTK_DATA_DIR", "../shared/data"))
+    data_dir = Path(os.environ["SCTK_DATA_DIR"])
     table = pd.read_csv(data_dir / "supercon_stanev2018" / "Supercon_data_by_2018_Stanev.csv")
     compositions, rejected = Compositions.parse(table["name"])
     bad = {r.row for r in rejected}
