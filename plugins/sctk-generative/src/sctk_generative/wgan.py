@@ -71,7 +71,7 @@ class WGANGP(TorchGAN):
       value, such as ScGAN's matrix. ``output="softmax-scaled-hard"`` writes the same rows with only
       each element's largest slot kept (straight-through gradients), so the critic sees exactly what
       decoding reads: with a soft output the generator can hedge, spreading an element's mass over
-      its level rows so that the "absent" row wins the decoding (docs/benchmarks.md, session 5).
+      its level rows so that the "absent" row wins the decoding (docs/history.md, "Hedging").
       ``output="adjusted-onehot"`` also keeps one slot per element, but writes exactly 1 at slot 0
       (absent), as the data does, where "softmax-scaled-hard" writes the element's scale there
       (0.8-1.2 in a trained generator): the critic could tell generated rows by their ~90 absent
@@ -92,7 +92,7 @@ class WGANGP(TorchGAN):
     only the picked slot is passed on, and an absent element's 1 is exact; at 500 epochs per class it
     beat "softmax-scaled-hard", which beat the soft ``softmax-scaled``, on uniqueness, SMACT validity
     and element count, and on near recovery except of held-out iron-based compounds: docs/benchmarks.md,
-    sessions 5 and 6),
+    "Output layer of the ScGAN-style GAN"),
     ``optimizer = "rmsprop"``, ``critic_steps = 5``, ``gp_weight = 10``; pre-trained on OQMD
     compositions (400 epochs in the paper) and then fine-tuned on SuperCon or one of its classes (500
     epochs) with ``init_from``. The paper's learning rate, batch size and layer widths are not in our
