@@ -80,3 +80,53 @@ def test_compositions_indexing_keeps_keys_aligned():
     assert sub.formulas == ["NbTi", "Nb3Sn"]
     assert list(sub.keys()) == [composition_key({"Ti": 1, "Nb": 1}), composition_key({"Nb": 3, "Sn": 1})]
     assert np.allclose(sub.fractions.sum(axis=1), 1)
+
+
+@pytest.mark.parametrize(
+    ("formula", "reason"),
+    [
+        ("Cu" + "9" * 400, r"exceeds 1e\+06"),  # float() of it is inf
+        ("(Cu" + "9" * 400 + ")0", r"exceeds 1e\+06"),  # inf * 0 would be NaN
+        ("Cu" + "9" * 400 + "O", r"\(400 digits\)"),  # the message stays short
+        ("Cu1000000.5O", "amount 1000000.5 at position 3 exceeds"),
+        ("(Cu1000)2000", r"amount of Cu exceeds 1e\+06"),  # only too large once multiplied out
+        ("[(Cu100)100]101", "amount of Cu exceeds"),
+        ("Cu٣O", r"non-ASCII digit '٣' \(ARABIC-INDIC DIGIT THREE\) at position 3"),
+        ("Cu２O", r"non-ASCII digit '２' \(FULLWIDTH DIGIT TWO\)"),
+        ("MgB²", r"non-ASCII digit '²' \(SUPERSCRIPT TWO\)"),
+        ("ＭgB2", r"unexpected character 'Ｍ' \(FULLWIDTH LATIN CAPITAL LETTER M\)"),
+    ],
+)
+def test_absurd_amounts_and_non_ascii_digits_are_refused(formula, reason):
+    with pytest.raises(FormulaError, match=reason) as info:
+        parse_formula(formula)
+    assert "\n" not in info.value.one_line() and len(info.value.one_line()) < 300
+
+
+def test_largest_amount_is_accepted_and_stays_finite():
+    assert parse_formula("Cu1000000") == {"Cu": 1e6}
+    assert parse_formula("(Cu1000)1000") == {"Cu": 1e6}
+    assert parse_formula("Cu0.0000000001O") == pytest.approx({"Cu": 1e-10, "O": 1.0})
+
+
+def test_non_text_formula_is_refused_with_its_type():
+    with pytest.raises(FormulaError, match="must be text, got float"):
+        parse_formula(float("nan"))
+    compositions, rejected = Compositions.parse(["MgB2", None, "Cu" + "9" * 400])
+    assert compositions.formulas == ["MgB2"] and [r.row for r in rejected] == [1, 2]
+    assert np.isfinite(compositions.amounts).all()
+
+
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        ({"Cu": float("nan")}, "amount of Cu is nan"),
+        ({"Cu": float("inf")}, "amount of Cu is inf"),
+        ({"Cu": -1.0}, "amount of Cu is -1.0"),
+        ({"Cu": 2e6}, r"amount of Cu is 2000000.0, not in \[0, 1e\+06\]"),
+        ({"Xx": 1.0}, "unknown element 'Xx'"),
+    ],
+)
+def test_from_amounts_refuses_non_finite_or_negative_amounts(row, reason):
+    with pytest.raises(FormulaError, match=f"row 1: {reason}"):
+        Compositions.from_amounts([{"Mg": 1.0}, row])

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import FormulaError
-from .elements import N_ELEMENTS, SYMBOLS
-from .formula import composition_key, format_formula, parse_formula, reduced_formula
+from .elements import INDEX, N_ELEMENTS, SYMBOLS
+from .formula import MAX_AMOUNT, composition_key, format_formula, parse_formula, reduced_formula
 
 
 @dataclass(frozen=True)
@@ -63,13 +63,26 @@ class Compositions:
 
     @classmethod
     def from_amounts(cls, rows: Sequence[dict[str, float]], *, formulas: list[str] | None = None):
-        """Build from element -> amount mappings; formulas default to their formatted text."""
-        from .elements import INDEX
+        """Build from element -> amount mappings; formulas default to their formatted text.
 
+        Raises FormulaError naming the row for an unknown element symbol or an amount that is
+        negative, not finite or above :data:`~sc_toolkit.chem.formula.MAX_AMOUNT`.
+        """
         amounts = np.zeros((len(rows), N_ELEMENTS))
         for i, row in enumerate(rows):
             for symbol, amount in row.items():
-                amounts[i, INDEX[symbol]] = amount
+                if symbol not in INDEX:
+                    raise FormulaError(f"row {i}: unknown element {symbol!r}")
+                try:
+                    value = float(amount)
+                except (TypeError, ValueError):
+                    raise FormulaError(f"row {i}: amount of {symbol} is not a number: {amount!r}") from None
+                if not 0.0 <= value <= MAX_AMOUNT:
+                    raise FormulaError(
+                        f"row {i}: amount of {symbol} is {value!r}, not in [0, {MAX_AMOUNT:g}]",
+                        hint="amounts are finite, non-negative atoms per formula unit",
+                    )
+                amounts[i, INDEX[symbol]] = value
         if formulas is None:
             formulas = [format_formula(row) for row in rows]
         return cls(list(formulas), amounts)
