@@ -127,21 +127,82 @@ REQUIRED_SECTIONS = ("run", "data")
 
 
 def read_recipe(path: str | Path) -> dict[str, Any]:
-    """The recipe file as a dict; UserError for a missing file or invalid TOML."""
+    """The recipe file as a dict.
+
+    A recipe is UTF-8 TOML (a UTF-8 byte-order mark is allowed). Anything else raises UserError,
+    one line naming the file and what to do: a missing path, a directory, an unreadable file, an
+    empty file, a binary file, text in another encoding (UTF-16, Latin-1, ...), or invalid TOML.
+    """
     path = Path(path)
+    where = str(path)
+    if path.is_dir():
+        raise UserError(
+            "is a folder, not a recipe file", where=where, hint="give the path of a .toml recipe inside it"
+        )
     if not path.is_file():
         raise UserError(f"recipe file not found: {path}", hint="give the path of a .toml recipe")
     try:
-        return tomllib.loads(path.read_text())
+        data = path.read_bytes()
+    except OSError as error:
+        raise UserError(
+            f"cannot read the recipe file: {error.strerror or error}",
+            where=where,
+            hint="check the file's permissions",
+        ) from None
+    text = _decode_recipe(data, where)
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise UserError(f"invalid TOML: {error}", where=str(path), hint="check quotes and brackets") from None
+        raise UserError(f"invalid TOML: {error}", where=where, hint="check quotes and brackets") from None
+    except RecursionError:
+        raise UserError(
+            "invalid TOML: arrays or tables nested too deeply", where=where, hint="check the brackets"
+        ) from None
+
+
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_UTF8_BOM = b"\xef\xbb\xbf"
+_SAVE_AS_UTF8 = "save it as UTF-8 (TOML is always UTF-8), e.g. with your editor's 'encoding' menu"
+
+
+def _looks_utf16(data: bytes) -> bool:
+    """A UTF-16 byte-order mark, or mostly-ASCII text with a NUL in every other byte."""
+    if data.startswith(_UTF16_BOMS):
+        return True
+    head = data[:512]
+    halves = head[0::2], head[1::2]
+    return len(head) >= 4 and any(h.count(0) >= 0.75 * len(h) and not o.count(0) for h, o in (halves, halves[::-1]))
+
+
+def _decode_recipe(data: bytes, where: str) -> str:
+    """The text of a recipe file's bytes; UserError for empty, binary or non-UTF-8 content."""
+    if not data.strip():
+        raise UserError("the recipe file is empty", where=where, hint="a recipe needs at least [run] and [data]")
+    if _looks_utf16(data):
+        raise UserError("the recipe file is UTF-16 text, not UTF-8", where=where, hint=_SAVE_AS_UTF8)
+    if b"\x00" in data:
+        raise UserError(
+            "the recipe file is binary, not TOML text", where=where, hint="give the path of a .toml recipe"
+        )
+    if data.startswith(_UTF8_BOM):
+        data = data[len(_UTF8_BOM):]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise UserError(
+            f"the recipe file is not UTF-8: byte 0x{data[error.start]:02x} on line {line} "
+            "(Latin-1 or another legacy encoding?)",
+            where=where,
+            hint=_SAVE_AS_UTF8,
+        ) from None
 
 
 def parse_value(text: str) -> Any:
     """A command-line value read as TOML (numbers, booleans, lists, quoted strings), else a string."""
     try:
         return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):
         return text
 
 
@@ -152,7 +213,7 @@ def set_dotted(recipe: dict[str, Any], key: str, value: Any) -> None:
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
         if isinstance(node, list):
-            if not part.isdigit() or int(part) >= len(node):
+            if not (part.isascii() and part.isdigit()) or int(part) >= len(node):
                 raise UserError(
                     f"--set {key}: '{part}' is not an index of the {len(node)} entries of '{'.'.join(parts[:i])}'",
                     hint="use a number such as 0",

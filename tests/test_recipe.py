@@ -174,3 +174,48 @@ def test_a_multi_column_target_cannot_be_thresholded(recipe):
     del recipe["evaluate"]["classifier"]
     plan = make_plan(recipe, default_registry())
     assert plan.predictors[1].section.targets == ["tc", "n_entries"]
+
+
+_TEXT = '[run]\nname = "café"\n[data]\ndataset = "supercon"\n'
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (_TEXT.encode("latin-1"), "not UTF-8: byte 0xe9 on line 2"),
+        (_TEXT.encode("utf-16"), "UTF-16 text, not UTF-8"),  # with a byte-order mark
+        (_TEXT.encode("utf-16-le"), "UTF-16 text, not UTF-8"),  # without one
+        (_TEXT.encode("utf-16-be"), "UTF-16 text, not UTF-8"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "binary, not TOML text"),
+        (b"", "recipe file is empty"),
+        (b" \n\n", "recipe file is empty"),
+        (b"a = " + b"[" * 5000 + b"]" * 5000, "nested too deeply"),
+    ],
+    ids=["latin-1", "utf-16", "utf-16-le", "utf-16-be", "binary", "empty", "blank", "deep"],
+)
+def test_recipe_files_that_are_not_utf8_toml_give_one_line(tmp_path, content, reason):
+    path = tmp_path / "recipe.toml"
+    path.write_bytes(content)
+    with pytest.raises(UserError, match=reason) as info:
+        read_recipe(path)
+    error = info.value
+    assert error.where == str(path) and error.hint and error.exit_code == 2
+    assert "\n" not in error.one_line()
+
+
+def test_a_folder_given_as_recipe_says_so(tmp_path):
+    with pytest.raises(UserError, match="is a folder, not a recipe file") as info:
+        read_recipe(tmp_path)
+    assert info.value.where == str(tmp_path)
+
+
+def test_utf8_with_byte_order_mark_is_read(tmp_path):
+    path = tmp_path / "recipe.toml"
+    path.write_bytes(_TEXT.encode("utf-8-sig"))
+    assert read_recipe(path)["run"]["name"] == "café"
+
+
+@pytest.mark.parametrize("index", ["²", "٣", "-1", "0x1"])
+def test_set_with_a_non_ascii_or_odd_index_is_refused(recipe, index):
+    with pytest.raises(UserError, match="not an index"):
+        apply_overrides(recipe, [f"predictors.{index}.use=x"])
