@@ -1,4 +1,4 @@
-"""The four component kinds and their typed parameters.
+"""The component kinds (one table, :data:`COMPONENT_KINDS`) and their typed parameters.
 
 Every component is a class with a kebab-case ``name`` used in recipes and a nested ``Params``
 pydantic model whose unknown keys are errors. Components work from Python without a recipe::
@@ -27,6 +27,7 @@ import inspect
 import json
 import re
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
 
     from .chem import Compositions
 
-KINDS = ("encoder", "generator", "predictor", "filter")
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
 
@@ -236,9 +236,39 @@ class Filter(Component):
         """Boolean mask, True for rows that pass."""
 
 
-BASES: dict[str, type[Component]] = {
-    "encoder": Encoder,
-    "generator": Generator,
-    "predictor": Predictor,
-    "filter": Filter,
-}
+@dataclass(frozen=True)
+class ComponentKind:
+    """One kind of component: its base class, and from it the name recipes and the registry use,
+    the plugin hook that registers it and its heading in the docs."""
+
+    base: type[Component]
+
+    @property
+    def name(self) -> str:
+        """The kind's name, ``base.kind`` (e.g. 'encoder')."""
+        return self.base.kind
+
+    @property
+    def hook(self) -> str:
+        """The hook a plugin implements to register components of this kind, e.g. 'register_encoders'."""
+        return "register_" + self.name.replace("-", "_") + "s"
+
+    @property
+    def title(self) -> str:
+        """Plural heading, e.g. 'Encoders'."""
+        return self.name.replace("-", " ").capitalize() + "s"
+
+
+#: Every kind of component, in the order the docs and ``sctk list-plugins`` show them. The hook
+#: specifications (:mod:`sc_toolkit.hookspecs`), the registry's checks and the generated docs all
+#: derive from this table: a new kind is one entry here plus its base class above.
+COMPONENT_KINDS: tuple[ComponentKind, ...] = (
+    ComponentKind(Encoder),
+    ComponentKind(Generator),
+    ComponentKind(Predictor),
+    ComponentKind(Filter),
+)
+#: Kind names, e.g. ("encoder", "generator", "predictor", "filter").
+KINDS: tuple[str, ...] = tuple(k.name for k in COMPONENT_KINDS)
+#: Kind name -> base class every registered component of that kind subclasses.
+BASES: dict[str, type[Component]] = {k.name: k.base for k in COMPONENT_KINDS}

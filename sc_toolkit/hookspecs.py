@@ -10,11 +10,17 @@ and records a plugin that breaks a rule instead of failing the whole tool::
     @hookimpl
     def register_filters(register):
         register(MyFilter)
+
+Each kind in :data:`~sc_toolkit.components.COMPONENT_KINDS` has one hook, ``register_<kind>s``
+(``register_encoders``, ``register_filters``, ...), built from that table; ``register_datasets``
+registers datasets.
 """
 
 from __future__ import annotations
 
 import pluggy
+
+from .components import COMPONENT_KINDS, ComponentKind
 
 PROJECT = "sc_toolkit"
 
@@ -22,24 +28,25 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
-@hookspec
-def register_encoders(register):
-    """Register :class:`~sc_toolkit.components.Encoder` subclasses: ``register(cls)`` per class."""
+def _component_hook(kind: ComponentKind):
+    """The hook specification of one component kind (``register_<kind>s(register)``)."""
+
+    def hook(register):
+        pass
+
+    base = kind.base
+    hook.__name__ = hook.__qualname__ = kind.hook
+    hook.__module__ = __name__
+    hook.__doc__ = (
+        f"Register :class:`~{base.__module__}.{base.__qualname__}` subclasses: ``register(cls)`` per class."
+    )
+    return hookspec(hook)
 
 
-@hookspec
-def register_generators(register):
-    """Register :class:`~sc_toolkit.components.Generator` subclasses: ``register(cls)`` per class."""
-
-
-@hookspec
-def register_predictors(register):
-    """Register :class:`~sc_toolkit.components.Predictor` subclasses: ``register(cls)`` per class."""
-
-
-@hookspec
-def register_filters(register):
-    """Register :class:`~sc_toolkit.components.Filter` subclasses: ``register(cls)`` per class."""
+# One documented hook per kind of component.
+for _kind in COMPONENT_KINDS:
+    globals()[_kind.hook] = _component_hook(_kind)
+del _kind
 
 
 @hookspec
@@ -48,9 +55,4 @@ def register_datasets(register):
 
 
 #: Hook name -> component kind it registers.
-COMPONENT_HOOKS = {
-    "register_encoders": "encoder",
-    "register_generators": "generator",
-    "register_predictors": "predictor",
-    "register_filters": "filter",
-}
+COMPONENT_HOOKS: dict[str, str] = {k.hook: k.name for k in COMPONENT_KINDS}
