@@ -14,7 +14,7 @@ from typing import Any
 import pydantic
 
 from .components import Component, Params
-from .errors import Problem, RecipeError, UserError, did_you_mean
+from .errors import PluginError, Problem, RecipeError, UserError, did_you_mean
 from .recipe import (
     REQUIRED_SECTIONS,
     SECTIONS,
@@ -45,6 +45,8 @@ class Step:
     entry: ComponentEntry
     params: Params
     label: str
+    #: The recipe's reference to the component (``name`` or ``plugin:name``; default the name).
+    use: str = ""
 
     def build(self) -> Component:
         return self.entry.cls(self.params)
@@ -179,7 +181,7 @@ class Plan:
 
 
 def _ref(step: Step) -> dict[str, Any]:
-    return {"use": step.entry.name, "params": _drop_none(step.params.model_dump(mode="json"))}
+    return {"use": step.use or step.entry.name, "params": _drop_none(step.params.model_dump(mode="json"))}
 
 
 def _drop_none(data: dict[str, Any]) -> dict[str, Any]:
@@ -220,15 +222,11 @@ class _Validator:
     def step(
         self, ref: ComponentRef, kind: str, where: str, inherited: dict[str, Any], label: str | None = None
     ) -> Step | None:
-        if (kind, ref.use) not in self.registry.components:
-            names = self.registry.names(kind)
-            hint = did_you_mean(ref.use, names) or "see `sctk list-plugins`"
-            other = [e.kind for e in self.registry.find(ref.use)]
-            if other:
-                hint = f"'{ref.use}' is {_article(other[0])} {other[0]}, not a {kind}"
-            self.problem(f"{where}.use", f"no {kind} named '{ref.use}'", hint)
+        try:  # 'name', or 'plugin:name' where several plugins register the name
+            entry = self.registry.entry(kind, ref.use)
+        except PluginError as error:
+            self.problem(f"{where}.use", error.message, error.hint)
             return None
-        entry = self.registry.entry(kind, ref.use)
         fields = entry.cls.Params.model_fields
         params = {k: v for k, v in inherited.items() if k in fields} | ref.params
         if self.quick:  # --quick shrinks every step: the component's quick values, then [quick].set
@@ -240,7 +238,7 @@ class _Validator:
         except pydantic.ValidationError as error:
             self.pydantic_problems(error, f"{where}.params", entry.cls.Params)
             return None
-        return Step(where, entry, validated, label or ref.use)
+        return Step(where, entry, validated, label or entry.name, use=ref.use)
 
 
 def _describe_field(model, loc) -> str | None:
@@ -425,13 +423,17 @@ def _saved_steps(v: _Validator, section: PredictorSection, where: str) -> tuple[
             v.problem(f"{where}.from_run", f"{section.from_run} holds no saved predictor '{section.name}'",
                       "give a run directory whose recipe trained a predictor of this name")
             return None, None
-        if (kind, name) not in v.registry.components:
+        if not any(e.kind == kind for e in v.registry.find(name)):
             v.problem(f"{where}.from_run", f"the saved {kind} '{name}' is not registered here",
                       "install the plugin that provides it")
             return None, None
-        entry = v.registry.entry(kind, name)
+        try:
+            entry = v.registry.entry(kind, name)
+        except PluginError as error:  # registered by several plugins
+            v.problem(f"{where}.from_run", error.message, error.hint)
+            return None, None
         steps.append(Step(label, entry, entry.cls.Params(**params), name))
-    if section.use and section.use != steps[0].entry.name:
+    if section.use and section.use.rpartition(":")[2] != steps[0].entry.name:
         v.problem(f"{where}.use", f"the saved predictor is a '{steps[0].entry.name}', not '{section.use}'",
                   "leave 'use' out when loading with from_run")
     return steps[0], steps[1]
@@ -474,7 +476,3 @@ def _check_columns(v, filters, predictors, rank, check: bool) -> int:
         v.problem("rank.by", f"cannot rank by '{rank.by}': no step provides that column",
                   did_you_mean(rank.by, available | predicted.keys()))
     return predict_before
-
-
-def _article(word: str) -> str:
-    return "an" if word[0] in "aeiou" else "a"

@@ -2,9 +2,14 @@
 
 Plugins are found through the ``sc_toolkit`` entry-point group; built-in plugins travel the same
 road as third-party ones. ``SCTK_LOAD_PLUGINS`` (comma-separated entry-point names; empty for none)
-restricts which are loaded. A plugin that fails to import, implements a misspelled hook, or registers
-an invalid or duplicate component is recorded as a :class:`PluginFailure` (shown by
-``sctk list-plugins``) and the rest of the tool keeps working.
+restricts which are loaded. A plugin that fails to import (any exception, ``sys.exit`` included),
+implements a misspelled hook, or registers an invalid component is recorded as a
+:class:`PluginFailure` (shown by ``sctk list-plugins``) and the rest of the tool keeps working.
+
+Two plugins may register components of the same kind and name: both are kept and listed, the bare
+name is refused as ambiguous (a :class:`~sc_toolkit.errors.PluginError` naming both plugins), and
+``plugin:name`` (e.g. ``composition:element-fractions``) picks one. ``plugin:name`` works wherever a
+component is looked up by name: recipes' ``use``, :meth:`Registry.entry`, ``get`` and ``find``.
 
 Importing this module and loading the registry imports no heavy library (torch, lightgbm, pymatgen):
 plugins import those inside the methods that need them.
@@ -24,7 +29,7 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
-from .components import BASES, NAME_PATTERN, Component, Params
+from .components import BASES, COMPONENT_KINDS, NAME_PATTERN, Component, Params
 from .errors import PluginError, did_you_mean
 
 ENTRY_POINT_GROUP = "sc_toolkit"
@@ -64,37 +69,61 @@ class PluginFailure:
 class Registry:
     """All registered components by (kind, name), datasets by name, and recorded failures."""
 
-    components: dict[tuple[str, str], ComponentEntry] = field(default_factory=dict)
+    #: (kind, name) -> the entry of each plugin that registers it, in load order (usually one).
+    registered: dict[tuple[str, str], list[ComponentEntry]] = field(default_factory=dict)
     datasets: dict[str, Any] = field(default_factory=dict)
     dataset_plugins: dict[str, str] = field(default_factory=dict)
     plugins: dict[str, str] = field(default_factory=dict)
     failures: list[PluginFailure] = field(default_factory=list)
 
+    @property
+    def components(self) -> dict[tuple[str, str], ComponentEntry]:
+        """(kind, name) -> entry, for the names a bare name resolves (those one plugin registers)."""
+        return {key: found[0] for key, found in self.registered.items() if len(found) == 1}
+
     def entries(self, kind: str | None = None) -> list[ComponentEntry]:
-        """Registered components (of one kind), sorted by kind then name."""
-        found = [e for e in self.components.values() if kind is None or e.kind == kind]
-        return sorted(found, key=lambda e: (e.kind, e.name))
+        """Registered components (of one kind), sorted by kind, name, then plugin; a name that
+        several plugins register appears once per plugin."""
+        found = [e for entries in self.registered.values() for e in entries if kind is None or e.kind == kind]
+        return sorted(found, key=lambda e: (e.kind, e.name, e.plugin))
 
     def names(self, kind: str) -> list[str]:
-        return [e.name for e in self.entries(kind)]
+        """Distinct component names of ``kind``, sorted."""
+        return sorted({name for (k, name) in self.registered if k == kind})
 
     def entry(self, kind: str, name: str) -> ComponentEntry:
-        """The entry for ``name`` of ``kind``; PluginError with a suggestion when there is none."""
-        try:
-            return self.components[(kind, name)]
-        except KeyError:
+        """The entry for ``name`` (or ``plugin:name``) of ``kind``. PluginError with a suggestion when
+        there is none, and naming the plugins when a bare name is registered by several."""
+        plugin, qualified, bare = name.rpartition(":")
+        registered = self.registered.get((kind, bare), [])
+        found = [e for e in registered if e.plugin == plugin] if qualified else registered
+        if len(found) == 1:
+            return found[0]
+        if found:
             raise PluginError(
-                f"no {kind} named '{name}'",
-                hint=did_you_mean(name, self.names(kind)) or "see `sctk list-plugins`",
-            ) from None
+                f"{kind} '{bare}' is registered by {_listing([repr(e.plugin) for e in found], 'and')}",
+                hint="write " + _listing([f"'{e.plugin}:{bare}'" for e in found], "or"),
+            )
+        if registered:
+            raise PluginError(
+                f"plugin '{plugin}' registers no {kind} named '{bare}'",
+                hint="write " + _listing([f"'{e.plugin}:{bare}'" for e in registered], "or"),
+            )
+        other = [e.kind for e in self.find(name)]
+        if other:
+            hint = f"'{name}' is {_article(other[0])} {other[0]}, not a {kind}"
+        else:
+            hint = did_you_mean(bare, self.names(kind)) or "see `sctk list-plugins`"
+        raise PluginError(f"no {kind} named '{name}'", hint=hint)
 
     def get(self, kind: str, name: str) -> type[Component]:
-        """The component class for ``name`` of ``kind``."""
+        """The component class for ``name`` (or ``plugin:name``) of ``kind``."""
         return self.entry(kind, name).cls
 
     def find(self, name: str) -> list[ComponentEntry]:
-        """Entries of any kind called ``name``."""
-        return [e for e in self.entries() if e.name == name]
+        """Entries of any kind called ``name`` (or ``plugin:name``: only that plugin's)."""
+        plugin, qualified, bare = name.rpartition(":")
+        return [e for e in self.entries() if e.name == bare and (not qualified or e.plugin == plugin)]
 
     def dataset(self, name: str):
         """The registered :class:`~sc_toolkit.data.Dataset` called ``name``."""
@@ -119,14 +148,16 @@ class _Loader:
         try:
             self.manager.register(plugin, name=name)
             self._check_hook_names(plugin, name)
-        except Exception as error:  # a plugin's own fault must not stop the tool
+        except KeyboardInterrupt:
+            raise
+        except BaseException as error:  # a plugin's own fault (sys.exit included) must not stop the tool
             if self.manager.is_registered(plugin):
                 self.manager.unregister(plugin)
             self.registry.failures.append(PluginFailure(name, _describe(error)))
             return
         self.registry.plugins[name] = version
-        for hook_name, kind in hookspecs.COMPONENT_HOOKS.items():
-            self._call(plugin, name, hook_name, self._component_register(kind, name, version))
+        for kind in COMPONENT_KINDS:
+            self._call(plugin, name, kind.hook, self._component_register(kind.name, name, version))
         self._call(plugin, name, "register_datasets", self._dataset_register(name))
 
     def _check_hook_names(self, plugin: object, name: str) -> None:
@@ -147,7 +178,9 @@ class _Loader:
                 continue
             try:
                 impl.function(register=register)
-            except Exception as error:
+            except KeyboardInterrupt:
+                raise
+            except BaseException as error:
                 self.registry.failures.append(
                     PluginFailure(plugin_name, f"{hook_name} raised {_describe(error)}")
                 )
@@ -156,17 +189,13 @@ class _Loader:
         def register(cls: Any) -> None:
             problem = _invalid_component(cls, kind)
             if problem is None:
-                key = (kind, cls.name)
-                if key in self.registry.components:
-                    other = self.registry.components[key].plugin
-                    problem = (
-                        f"{kind} '{cls.name}' is registered by both '{other}' and '{plugin}'; "
-                        f"kept the one from '{other}'"
-                    )
+                found = self.registry.registered.setdefault((kind, cls.name), [])
+                if any(e.plugin == plugin for e in found):
+                    problem = f"{kind} '{cls.name}' is registered twice by '{plugin}'; kept the first"
             if problem:
                 self.registry.failures.append(PluginFailure(plugin, problem))
                 return
-            self.registry.components[key] = ComponentEntry(kind, cls.name, cls, plugin, version)
+            found.append(ComponentEntry(kind, cls.name, cls, plugin, version))
 
         return register
 
@@ -203,6 +232,15 @@ def _invalid_component(cls: Any, kind: str) -> str | None:
     return None
 
 
+def _listing(items: list[str], conjunction: str) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
 def _describe(error: BaseException) -> str:
     return error.one_line() if isinstance(error, PluginError) else f"{type(error).__name__}: {error}"
 
@@ -230,7 +268,9 @@ def load_registry(extra_plugins: dict[str, object] | None = None) -> Registry:
         version = entry_point.dist.version if entry_point.dist else "unknown"
         try:
             module = entry_point.load()
-        except Exception as error:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as error:  # sys.exit at import included
             loader.registry.failures.append(
                 PluginFailure(entry_point.name, f"could not be imported: {_describe(error)}")
             )
