@@ -5,15 +5,41 @@ from __future__ import annotations
 import numpy as np
 
 
-def group_holdout(groups: np.ndarray, fraction: float, seed: int) -> np.ndarray:
-    """Boolean test mask holding out ``fraction`` of the distinct ``groups`` (seeded), so that no
-    composition is on both sides of the split."""
-    unique, inverse = np.unique(np.asarray(groups, dtype=str), return_inverse=True)
-    rng = np.random.default_rng(seed)
-    n_test = int(round(fraction * len(unique)))
-    test_groups = np.zeros(len(unique), dtype=bool)
-    test_groups[rng.permutation(len(unique))[:n_test]] = True
-    return test_groups[inverse]
+def group_holdout(
+    groups: np.ndarray,
+    fraction: float,
+    seed: int | np.random.Generator | None,
+    *,
+    as_rows: bool = False,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """Hold out ``round(fraction * n_groups)`` of the distinct ``groups`` (e.g. composition keys), so
+    that no group is on both sides of the split.
+
+    The groups are taken in a seeded random order: ``seed`` is an integer (or None) for
+    ``np.random.default_rng``, or a ``np.random.Generator`` to draw from (one permutation of the
+    groups). Integer group labels are used as they are; any other labels as strings.
+
+    Returns the boolean mask of held-out rows; with ``as_rows``, the index arrays (kept rows,
+    held-out rows) instead, each listing its groups in the seeded order and a group's rows in row
+    order. With one group per row, the held-out rows are ``rng.permutation(n)[:round(fraction n)]``.
+    """
+    groups = np.asarray(groups).reshape(-1)
+    if groups.dtype.kind not in "iu":
+        groups = groups.astype(str)
+    unique, inverse = np.unique(groups, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    order = rng.permutation(len(unique))
+    n_held = int(round(fraction * len(unique)))
+    held_groups = np.zeros(len(unique), dtype=bool)
+    held_groups[order[:n_held]] = True
+    held = held_groups[inverse]
+    if not as_rows:
+        return held
+    rank = np.empty(len(unique), dtype=int)
+    rank[order] = np.arange(len(unique))
+    rows = np.argsort(rank[inverse], kind="stable")  # groups in the seeded order, rows in row order
+    return rows[~held[rows]], rows[held[rows]]
 
 
 def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:

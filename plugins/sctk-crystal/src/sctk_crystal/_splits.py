@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+import sc_toolkit
 from sc_toolkit import UserError
 
 
@@ -33,15 +34,13 @@ def _rows_of(ids: np.ndarray, chosen: np.ndarray) -> np.ndarray:
 
 
 def group_holdout(ids: np.ndarray, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """(train rows, validation rows): whole groups, in a seeded random order, are held out until
-    their rows come closest to ``fraction`` of all rows (at least one group held out, at least one
-    kept). With one group per row this is ``rng.permutation(n)`` cut at ``round(fraction n)``."""
+    """(train rows, validation rows) of :func:`sc_toolkit.group_holdout`: ``round(fraction n_groups)``
+    whole groups, in a seeded random order, held out, and at least one group on each side (an early
+    stopping needs a validation set and something to train on). With one group per row this is
+    ``rng.permutation(n)`` cut at ``round(fraction n)``."""
     n_groups = int(ids.max()) + 1
-    order = rng.permutation(n_groups)
-    sizes = np.cumsum(np.bincount(ids, minlength=n_groups)[order])[: n_groups - 1]
-    wanted = max(1, round(fraction * len(ids)))
-    k = int(np.argmin(np.abs(sizes - wanted))) + 1
-    return _rows_of(ids, order[k:]), _rows_of(ids, order[:k])
+    n_held = min(max(round(fraction * n_groups), 1), n_groups - 1)
+    return sc_toolkit.group_holdout(ids, n_held / n_groups, rng, as_rows=True)
 
 
 def group_bootstrap(ids: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

@@ -10,9 +10,9 @@ occupancy in the node embeddings and on the edges (see :mod:`sctk_crystal._nets`
   exp of it, in K).
 - ``fit`` trains ``n_models`` members; member m holds out a seeded ``valid_fraction`` of the rows
   (at least one), trains with AdamW and keeps its best-validation epoch (early stopping with
-  ``patience``). With ``groups`` (the runner passes composition keys) member m holds out whole
-  groups instead, in a seeded order, until their rows come closest to ``valid_fraction`` (at least
-  one group out, one in), so no composition is on both sides of its early stopping; the rows each
+  ``patience``). With ``groups`` (the runner passes composition keys) member m holds out a seeded
+  ``valid_fraction`` of the groups instead, whole (:func:`sc_toolkit.group_holdout`; at least one
+  group out, one in), so no composition is on both sides of its early stopping; the rows each
   member validated on are ``valid_rows_[m]``. The same seed on the same device gives the same
   weights.
 - ``predict(X, return_std=True)`` gives the members' mean and standard deviation (in K; with
@@ -58,7 +58,8 @@ class NetworkParams(Params):
 class SODNetParams(NetworkParams):
     log_target: bool = Field(True, description="learn ln(Tc) (SODNet's target); y must then be > 0")
     n_models: int = Field(3, ge=1, description="ensemble members (spread = return_std; 1 = no std)")
-    valid_fraction: float = Field(0.1, gt=0, lt=1, description="rows each member holds out for early stopping")
+    valid_fraction: float = Field(0.1, gt=0, lt=1, description="share of the rows (of the groups, given groups) "
+                                  "each member holds out for early stopping")
     patience: int = Field(30, ge=1, description="epochs without validation improvement before stopping")
 
 
