@@ -466,8 +466,20 @@ class TorchGAN(TorchGenerator):
     def sample(self, n_samples: int, *, condition=None, random_state: int | None = None, run=None) -> np.ndarray:
         """``n_samples`` float32 rows shaped like the training rows; ``condition`` is a class label or
         one label per row (conditional fits only); ``random_state`` fixes the samples."""
-        from ._gan import sample_generator
+        import torch
 
         generator = self._fitted()
+        n_samples = int(n_samples)
         device, rng, codes = self._sampling(n_samples, condition, random_state)
-        return sample_generator(self, generator, int(n_samples), codes, rng, device)
+        generator.to(device)
+        out = np.empty((n_samples, int(np.prod(self.feature_shape_))), dtype=np.float32)
+        use_amp = self.params.amp and device.type == "cuda"
+        with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+            for start in range(0, n_samples, SAMPLE_BATCH):  # in batches, noise from self._noise
+                stop = min(start + SAMPLE_BATCH, n_samples)
+                onehot = None
+                if codes is not None:
+                    onehot = torch.nn.functional.one_hot(codes[start:stop], len(self.classes_)).float()
+                rows = generator(self._noise(stop - start, rng, device), onehot)
+                out[start:stop] = rows.float().reshape(stop - start, -1).cpu().numpy()
+        return out.reshape(n_samples, *self.feature_shape_)

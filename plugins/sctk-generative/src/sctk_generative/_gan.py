@@ -1,11 +1,9 @@
-"""Steps shared by the WGAN-GP generators (``wgan-gp``, ``lim-wgan``); imports torch."""
+"""The critic step shared by the WGAN-GP generators (``wgan-gp``, ``lim-wgan``); imports torch, so
+those generators import it inside ``fit``. Depends on no other module of this plugin."""
 
 from __future__ import annotations
 
-import numpy as np
 import torch
-
-from ._common import SAMPLE_BATCH
 
 
 def critic_step(generator, critic, optimizer, real, onehot, noise, rng, gp_weight: float, autocast):
@@ -27,21 +25,3 @@ def critic_step(generator, critic, optimizer, real, onehot, noise, rng, gp_weigh
     loss.backward()
     optimizer.step()
     return loss.detach(), distance.detach(), penalty.detach()
-
-
-def sample_generator(model, generator, n_samples: int, codes, rng, device) -> np.ndarray:
-    """``n_samples`` rows of ``generator`` (noise from ``model._noise``), in batches, float32 numpy
-    shaped like the training rows."""
-    generator.to(device)
-    n_classes = len(model.classes_)
-    out = np.empty((n_samples, int(np.prod(model.feature_shape_))), dtype=np.float32)
-    use_amp = model.params.amp and device.type == "cuda"
-    with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-        for start in range(0, n_samples, SAMPLE_BATCH):
-            stop = min(start + SAMPLE_BATCH, n_samples)
-            onehot = None
-            if codes is not None:
-                onehot = torch.nn.functional.one_hot(codes[start:stop], n_classes).float()
-            rows = generator(model._noise(stop - start, rng, device), onehot)
-            out[start:stop] = rows.float().reshape(stop - start, -1).cpu().numpy()
-    return out.reshape(n_samples, *model.feature_shape_)
