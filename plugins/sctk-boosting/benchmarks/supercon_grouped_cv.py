@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupKFold
 
-from sc_toolkit.chem import Compositions
+from sc_toolkit import Compositions
 from sctk_boosting import KNNPredictor, LightGBMPredictor, XGBoostPredictor
 
 

@@ -9,8 +9,7 @@ import numpy as np
 import pydantic
 import pytest
 
-from sc_toolkit import UserError
-from sc_toolkit.chem import Compositions
+from sc_toolkit import Compositions, UserError
 from sc_toolkit.testing import check_predictor
 from sctk_boosting import KNNPredictor, LightGBMPredictor, MLPPredictor, XGBoostPredictor
 

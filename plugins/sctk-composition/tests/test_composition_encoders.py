@@ -7,8 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from sc_toolkit import UserError
-from sc_toolkit.chem import Compositions
+from sc_toolkit import Compositions, UserError
 from sc_toolkit.testing import check_encoder
 from sctk_composition import ElementFractions, Magpie
 

@@ -7,8 +7,7 @@ import pandas as pd
 import pydantic
 import pytest
 
-from sc_toolkit import UserError
-from sc_toolkit.chem import Compositions
+from sc_toolkit import Compositions, UserError
 from sc_toolkit.testing import check_component_class, check_filter
 from sctk_composition import Elements, Novel, SmactValid, Threshold, Unique, Values
 from sctk_composition.smact_valid import integer_counts
@@ -68,7 +67,7 @@ def test_smact_pauling_test_and_bad_rows():
 
 def test_smact_agrees_with_smact_validity_on_real_formulas(table):
     smact_screening = pytest.importorskip("smact.screening")
-    from sc_toolkit.chem import SYMBOLS
+    from sc_toolkit import SYMBOLS
 
     sample = table.sample(150, random_state=1).reset_index(drop=True)
     counts = integer_counts(Compositions.from_formulas(sample["formula"]).amounts, 2)

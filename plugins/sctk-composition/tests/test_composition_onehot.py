@@ -6,8 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sc_toolkit import UserError
-from sc_toolkit.chem import Compositions
+from sc_toolkit import Compositions, UserError
 from sc_toolkit.chem.elements import INDEX
 from sc_toolkit.testing import check_encoder
 from sctk_composition import LimMatrix, ScganOnehot

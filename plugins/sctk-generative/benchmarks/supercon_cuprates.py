@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sc_toolkit.chem import Compositions
+from sc_toolkit import Compositions
 from sctk_generative.wgan import WGANGP
 
 CU, O = 28, 7  # column of Z = 29 and Z = 8

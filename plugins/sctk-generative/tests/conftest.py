@@ -23,7 +23,7 @@ def one_thread():
 @pytest.fixture(scope="session")
 def real(supercon_slice):
     """300 real rows as 96 element fractions, with labels cuprate / pnictide / other."""
-    from sc_toolkit.chem import Compositions
+    from sc_toolkit import Compositions
 
     table = supercon_slice.iloc[:300]
     fractions = Compositions.from_formulas(table["formula"]).fractions[:, :96]
@@ -37,7 +37,7 @@ def real(supercon_slice):
 @pytest.fixture(scope="session")
 def real_amounts(supercon_slice):
     """Amounts (as written) of 300 real rows, H..Pu, and their formulas."""
-    from sc_toolkit.chem import Compositions
+    from sc_toolkit import Compositions
 
     table = supercon_slice.iloc[:300]
     compositions = Compositions.from_formulas(table["formula"])

@@ -14,8 +14,7 @@ import numpy as np
 from pydantic import Field
 
 import sc_toolkit
-from sc_toolkit import UserError
-from sc_toolkit.chem import N_ELEMENTS, SYMBOLS, Compositions
+from sc_toolkit import N_ELEMENTS, SYMBOLS, Compositions, UserError
 
 from .element_range import amounts_within
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sc_toolkit import UserError
-from sc_toolkit.chem import SYMBOLS, as_compositions
+from sc_toolkit import SYMBOLS, UserError, as_compositions
 
 
 def amounts_within(materials, n_elements: int, encoder: str) -> np.ndarray:

@@ -11,9 +11,7 @@ import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
 import sc_toolkit
-from sc_toolkit import UserError
-from sc_toolkit.chem import SYMBOLS, Compositions, atomic_number
-from sc_toolkit.errors import did_you_mean
+from sc_toolkit import SYMBOLS, Compositions, UserError, atomic_number, did_you_mean
 
 from .table_compositions import formula_amounts
 

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 import sc_toolkit
-from sc_toolkit.chem import as_compositions
+from sc_toolkit import as_compositions
 
 from .magpie import CHUNK, MATMINER_CITATION, impute_column_means, read_property_tables
 

@@ -12,7 +12,7 @@ import numpy as np
 from pydantic import Field
 
 import sc_toolkit
-from sc_toolkit.chem import N_ELEMENTS, SYMBOLS, as_compositions
+from sc_toolkit import N_ELEMENTS, SYMBOLS, as_compositions
 
 from .site_valence import SiteValence
 

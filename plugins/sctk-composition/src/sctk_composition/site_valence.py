@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 import sc_toolkit
-from sc_toolkit.chem import SYMBOLS, as_compositions
+from sc_toolkit import SYMBOLS, as_compositions
 
 #: Anions, at their usual negative oxidation state.
 ANIONS = {"O": -2, "F": -1, "Cl": -1, "Br": -1, "I": -1, "S": -2, "Se": -2, "Te": -2, "As": -3, "P": -3}

@@ -12,7 +12,7 @@ import pandas as pd
 from pydantic import Field
 
 import sc_toolkit
-from sc_toolkit.chem import SYMBOLS
+from sc_toolkit import SYMBOLS
 
 from .table_compositions import formula_amounts
 

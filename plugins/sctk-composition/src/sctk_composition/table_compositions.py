@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sc_toolkit import UserError
-from sc_toolkit.chem import N_ELEMENTS, Compositions
+from sc_toolkit import N_ELEMENTS, Compositions, UserError
 
 
 def formula_amounts(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

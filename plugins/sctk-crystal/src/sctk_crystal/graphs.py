@@ -32,9 +32,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from sc_toolkit import Encoder, Params
-from sc_toolkit.chem.elements import SYMBOLS
-from sc_toolkit.errors import DataError
+from sc_toolkit import SYMBOLS, DataError, Encoder, Params
 
 #: Elements a node feature can hold: Z = 1..100.
 N_NODE_ELEMENTS = 100
