@@ -1,6 +1,8 @@
 """The registry survives broken plugins, names the plugin at fault, and imports nothing heavy."""
 
 import importlib.metadata
+import json
+import os
 import subprocess
 import sys
 import tomllib
@@ -246,3 +248,30 @@ def test_params_reject_unknown_keys():
     assert WithParams(level=2).params.level == 2
     with pytest.raises(Exception, match="levl"):
         WithParams(levl=2)
+
+
+def test_list_plugins_survives_sys_exit_and_lists_both_duplicates(tmp_path):
+    """End to end through entry points: one plugin exits at import, two register the same name."""
+    site = tmp_path / "site"
+    dist_info = site / "sctk_clash-0.1.0.dist-info"
+    dist_info.mkdir(parents=True)
+    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: sctk-clash\nVersion: 0.1.0\n")
+    (dist_info / "entry_points.txt").write_text(
+        "[sc_toolkit]\nalpha = clash_alpha\nbeta = clash_beta\nexiting = clash_exiting\n"
+    )
+    plugin_source = (
+        "import numpy as np\nfrom sc_toolkit import Filter, hookimpl\n\n"
+        "class KeepAll(Filter):\n    '''Keeps every row ({who}).'''\n    name = 'keep-all'\n\n"
+        "    def keep(self, table, *, run=None):\n        return np.ones(len(table), dtype=bool)\n\n"
+        "@hookimpl\ndef register_filters(register):\n    register(KeepAll)\n"
+    )
+    (site / "clash_alpha.py").write_text(plugin_source.format(who="alpha"))
+    (site / "clash_beta.py").write_text(plugin_source.format(who="beta"))
+    (site / "clash_exiting.py").write_text("import sys\nsys.exit(1)\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH")) if p)}
+    sctk = str(Path(sys.executable).parent / "sctk")
+    result = subprocess.run([sctk, "list-plugins", "--json"], env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    listing = json.loads(result.stdout)
+    assert {c["plugin"] for c in listing["components"] if c["name"] == "keep-all"} == {"alpha", "beta"}
+    assert any(f["plugin"] == "exiting" and "SystemExit" in f["error"] for f in listing["failures"])
