@@ -181,12 +181,157 @@ def test_load_caches_and_returns_copies(source, dirs):
     assert second.table.loc[0, "tc"] == 39
 
 
-def test_resolve_by_name_uses_the_registry(monkeypatch):
-    from sc_toolkit import registry
+def test_resolve_by_name_uses_the_given_registry_else_the_catalog():
     from sc_toolkit.data import catalog
 
-    loaded = registry.Registry(datasets={d.name: d for d in catalog.DATASETS})
-    monkeypatch.setattr(registry, "default_registry", lambda: loaded)
+    class Registry:
+        def __init__(self):
+            self.asked = []
+
+        def dataset(self, name):
+            self.asked.append(name)
+            return catalog.OQMD
+
+    registry = Registry()
+    assert resolve("anything", registry) is catalog.OQMD and registry.asked == ["anything"]
     assert resolve("supercon") is catalog.SUPERCON
-    with pytest.raises(PluginError, match="did you mean 'supercon'"):
+    assert resolve(catalog.MP_E_FORM) is catalog.MP_E_FORM
+    with pytest.raises(DataError, match="no built-in dataset named 'supercom'") as error:
         resolve("supercom")
+    assert error.value.hint == "did you mean 'supercon'?"
+
+
+def test_resolve_through_a_loaded_registry_names_unknown_datasets():
+    from sc_toolkit.registry import load_registry
+
+    registry = load_registry()
+    assert resolve("supercon", registry).name == "supercon"
+    with pytest.raises(PluginError, match="did you mean 'supercon'"):
+        resolve("supercom", registry)
+
+
+def test_data_package_imports_no_registry():
+    """The registry imports the catalog; nothing in sc_toolkit.data imports the registry back."""
+    import ast
+
+    import sc_toolkit.data
+
+    for path in Path(sc_toolkit.data.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] + [alias.name for alias in node.names]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            assert not any("registry" in name for name in names), f"{path.name} imports {names}"
+
+
+# -- the sha256 check on load ------------------------------------------------------------------
+
+STANEV = "Supercon_data_by_2018_Stanev.csv"
+
+
+@pytest.fixture
+def supercon_copy(data_dir: Path, tmp_path: Path, monkeypatch) -> Path:
+    """A writable copy of the real Stanev SuperCon dataset as SCTK_DATA_DIR, and an empty cache."""
+    import shutil
+
+    from sc_toolkit.data import catalog
+
+    folder = tmp_path / "data" / catalog.SUPERCON.folder
+    folder.mkdir(parents=True)
+    for file in catalog.SUPERCON.files:
+        shutil.copyfile(data_dir / catalog.SUPERCON.folder / file.name, folder / file.name)
+    monkeypatch.setenv("SCTK_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SCTK_CACHE_DIR", str(tmp_path / "cache"))
+    return folder
+
+
+def _change_one_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    position = data.rindex(b"1")  # a digit of a Tc value: the table still parses
+    data[position] = ord("2")
+    path.write_bytes(bytes(data))
+
+
+@pytest.fixture
+def hash_calls(monkeypatch) -> list[Path]:
+    """Every path the store hashes, through a patched sha256_of."""
+    from sc_toolkit.data import store
+
+    calls: list[Path] = []
+    real = store.sha256_of
+
+    def counting(path: Path) -> str:
+        calls.append(Path(path))
+        return real(path)
+
+    monkeypatch.setattr(store, "sha256_of", counting)
+    return calls
+
+
+def test_load_reports_the_files_hashes(supercon_copy):
+    from sc_toolkit.data import catalog
+
+    loaded = load("supercon")
+    assert loaded.folder == supercon_copy and loaded.modified == ()
+    assert loaded.files == {f.name: f.sha256 for f in catalog.SUPERCON.files}
+
+
+def test_a_modified_dataset_file_is_refused_unless_allowed(supercon_copy):
+    _change_one_byte(supercon_copy / STANEV)
+    with pytest.raises(DataError) as info:
+        load("supercon")
+    error = info.value
+    assert error.where == str(supercon_copy / STANEV) and STANEV in error.message
+    assert error.hint == (
+        "`sctk data verify supercon`; or pass --allow-modified-data if you edited it on purpose"
+    )
+    assert error.exit_code == 2 and "\n" not in error.one_line()
+    loaded = load("supercon", allow_modified=True)
+    assert loaded.modified == (STANEV,)
+    assert loaded.files[STANEV] == _sha((supercon_copy / STANEV).read_bytes())
+    assert len(loaded.table) > 10_000
+
+
+def test_hashes_are_remembered_by_path_size_and_mtime(supercon_copy, hash_calls):
+    import os
+
+    from sc_toolkit.data import store
+
+    load("supercon")
+    assert sorted(p.name for p in hash_calls) == sorted(f.name for f in store.resolve("supercon").files)
+    hash_calls.clear()
+    load("supercon")
+    assert hash_calls == []  # same process
+    store._remembered.clear()
+    store._loaded.clear()
+    assert load("supercon").modified == ()
+    assert hash_calls == []  # a new process reads verified.json
+    assert (store.cache_dir() / "verified.json").is_file()
+    stat = (supercon_copy / STANEV).stat()
+    os.utime(supercon_copy / STANEV, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    load("supercon")
+    assert [p.name for p in hash_calls] == [STANEV]  # touched: hashed again
+
+
+def test_an_edit_after_a_good_read_is_still_caught(supercon_copy):
+    load("supercon")
+    _change_one_byte(supercon_copy / STANEV)
+    with pytest.raises(DataError, match="was modified"):
+        load("supercon")
+
+
+def test_a_corrupt_or_unwritable_hash_cache_only_costs_hashing(supercon_copy, hash_calls, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "verified.json").write_text("{not json")
+    assert load("supercon").modified == ()
+    assert len(hash_calls) == 2
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    monkeypatch.setenv("SCTK_CACHE_DIR", str(blocked))  # no folder can be made there
+    (supercon_copy / STANEV).touch()
+    assert load("supercon").modified == ()
+    assert len(hash_calls) == 3

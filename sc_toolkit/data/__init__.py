@@ -4,11 +4,23 @@ A :class:`Dataset` names its files (URL + sha256), licence and citation, and a l
 the files into a clean :class:`LoadedTable`. Files are looked up, in order, in
 ``$SCTK_DATA_DIR/<folder>/`` (copies a user already has; the tests and CI point it at
 ``../shared/data``) and in the cache ``$SCTK_CACHE_DIR`` (default ``~/.cache/sc-toolkit``) where
-``sctk data fetch`` downloads them.
+``sctk data fetch`` downloads them. :func:`load` refuses a file whose sha256 is not the catalog's
+(``load(name, allow_modified=True)`` accepts it and says so in the returned table).
 """
 
 from .dataset import DataFile, Dataset, LoadedTable
-from .store import FileStatus, cache_dir, data_dir, fetch, load, locate, resolve, sha256_of, verify
+from .store import (
+    FileStatus,
+    cache_dir,
+    data_dir,
+    fetch,
+    file_sha256,
+    load,
+    locate,
+    resolve,
+    sha256_of,
+    verify,
+)
 
 __all__ = [
     "DataFile",
@@ -18,6 +30,7 @@ __all__ = [
     "cache_dir",
     "data_dir",
     "fetch",
+    "file_sha256",
     "load",
     "locate",
     "resolve",

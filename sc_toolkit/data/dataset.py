@@ -24,12 +24,20 @@ class LoadedTable:
 
     ``rejected`` has the columns ``row`` (position in the source file), ``value`` (the raw text)
     and ``reason``; nothing in ``table`` is silently altered from the source.
+
+    Filled in by :func:`sc_toolkit.data.load` (empty when a loader is called directly): ``folder``,
+    where the files were read; ``files``, each file name -> the sha256 of the bytes read; and
+    ``modified``, the names of the files whose sha256 differs from the catalog's (only ever
+    non-empty when ``load(..., allow_modified=True)`` accepted them).
     """
 
     table: pd.DataFrame
     rejected: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame({"row": [], "value": [], "reason": []})
     )
+    folder: Path | None = None
+    files: dict[str, str] = field(default_factory=dict)
+    modified: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
