@@ -76,3 +76,86 @@ def test_mass_weighted_nodes_and_neighbour_limit():
     counts = torch.bincount(graph.edge_index[1])
     assert (counts >= 4).all() and (counts <= 8 + 6).all()  # 4 nearest plus ties at the 4th distance
     assert (graph.edge_vec.norm(dim=1) <= 8.0).all()
+
+
+# -- size limits: checked before the neighbour search ---------------------------------------
+
+
+@pytest.fixture
+def no_neighbour_search(monkeypatch):
+    """Fail the test if pymatgen's neighbour search is reached."""
+    from pymatgen.core import Structure
+
+    def refuse(self, *args, **kwargs):
+        raise AssertionError("the neighbour search ran")
+
+    monkeypatch.setattr(Structure, "get_neighbor_list", refuse)
+
+
+def test_a_huge_cell_is_refused_before_the_neighbour_search(no_neighbour_search):
+    import tracemalloc
+
+    import pandas as pd
+    from pymatgen.io.cif import CifWriter
+
+    from sc_toolkit.errors import DataError
+
+    rock_salt = _cubic([("Na", [0, 0, 0]), ("Cl", [0.5, 0.5, 0.5])], a=5.64)
+    huge = rock_salt.copy()
+    huge.scale_lattice(3000.0**3)  # the same two atoms in a 3,000 A cell
+    table = pd.DataFrame({"cif_file": ["ok.cif", "huge.cif"], "cif": [str(CifWriter(rock_salt)), str(CifWriter(huge))]})
+    tracemalloc.start()
+    with pytest.raises(DataError) as info:
+        CrystalGraph().encode(table)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    error = info.value
+    assert error.where == "row 1 (cif_file huge.cif)"
+    assert "cell edges 3000, 3000, 3000 A: longer than 500 A" in error.message
+    assert error.exit_code == 2 and "\n" not in error.one_line()
+    assert peak < 50 * 2**20
+
+
+@pytest.mark.parametrize(
+    ("make", "cutoff", "reason"),
+    [
+        (lambda: _cubic([("Cu", [i / 2001, 0, 0]) for i in range(2001)], a=400.0), 8.0, "2001 sites in the cell, more than 2000"),
+        (lambda: _cubic([("Cu", [0, 0, 0])], a=100.0), 0.05, "neighbour grid of"),
+        (lambda: _cubic([("Cu", [0, 0, 0]), ("O", [0.5, 0.5, 0.5])], a=4.0), 1000.0, "neighbour pairs within 1000 A"),
+    ],
+    ids=["too-many-sites", "grid-too-fine", "too-many-pairs"],
+)
+def test_structures_too_large_for_the_graph_are_refused(no_neighbour_search, make, cutoff, reason):
+    from sc_toolkit.errors import DataError
+
+    with pytest.raises(DataError, match=reason) as info:
+        CrystalGraph(cutoff=cutoff).encode([make()])
+    assert info.value.where == "row 0"
+
+
+class _OneSite:
+    """Just what check_size reads: a site count and a lattice (here a flat one)."""
+
+    lattice = type("Flat", (), {"matrix": np.array([[4.0, 0, 0], [8.0, 0, 0], [0, 0, 4.0]]), "abc": (4.0, 8.0, 4.0)})
+
+    def __len__(self):
+        return 1
+
+
+def test_a_degenerate_cell_is_refused():
+    from sc_toolkit.errors import DataError
+    from sctk_crystal.graphs import check_size
+
+    with pytest.raises(DataError, match=r"degenerate cell \(volume 0 A\^3\)") as info:
+        check_size(_OneSite(), 8.0, where="row 3")
+    assert info.value.where == "row 3"
+
+
+def test_the_largest_real_structures_are_within_the_limits(data_dir):
+    from sc_toolkit.data import load
+    from sctk_crystal.graphs import MAX_SITES, check_size, structures_of
+
+    table = load("supercon3d").table.set_index("cif_file").loc[["84513.cif", "640011.cif"]]
+    for structure in structures_of(table):
+        check_size(structure, 8.0)
+        assert len(structure) <= MAX_SITES

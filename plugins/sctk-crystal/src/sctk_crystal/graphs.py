@@ -22,6 +22,15 @@ be occupied together; ``"all"`` drops every such pair as SODNet's code does; ``"
 
 ``encode`` accepts a DataFrame with a ``cif`` column (CIF text), a list of CIF strings or a list of
 pymatgen ``Structure``; a CIF that does not parse raises DataError naming its row.
+
+Size limits, checked before the neighbour search so that an absurd structure costs nothing: a
+structure is refused (DataError naming its row, and its identifier column when the table has
+one) when its cell holds more than :data:`MAX_SITES` sites, a lattice edge is longer than
+:data:`MAX_CELL_LENGTH` A, the cell is degenerate (volume not positive and finite), the neighbour
+search's grid of ``cutoff``-sized boxes over the cell would exceed :data:`MAX_GRID_BOXES`, or the
+expected number of neighbour pairs (sites x density x sphere volume) would exceed
+:data:`MAX_PAIRS`. The largest real structures in the built-in datasets hold 552 sites
+(SuperCon3D) and have edges up to 99 A (3DSC), well inside these limits.
 """
 
 from __future__ import annotations
@@ -36,6 +45,17 @@ from sc_toolkit import SYMBOLS, DataError, Encoder, Params
 
 #: Elements a node feature can hold: Z = 1..100.
 N_NODE_ELEMENTS = 100
+
+#: Most sites in one cell (the built-in datasets' largest structure has 552).
+MAX_SITES = 2000
+#: Longest lattice edge in A (the built-in datasets' longest is 99 A).
+MAX_CELL_LENGTH = 500.0
+#: Most ``cutoff``-sized boxes of the neighbour search's grid over the cell (about 40 bytes each).
+MAX_GRID_BOXES = 2_000_000
+#: Most neighbour pairs expected within ``cutoff`` (each pair carries ``n_basis`` floats).
+MAX_PAIRS = 10_000_000
+
+_ID_COLUMNS = ("cif_file", "jid", "material_id", "id", "name", "formula")
 
 
 class CrystalGraphParams(Params):
@@ -67,15 +87,25 @@ class CrystalGraph(Encoder):
         ]
 
     def encode(self, materials) -> list:
-        """One ``Data`` graph per material, in order (see the module docstring)."""
-        return [self.graph(structure) for structure in structures_of(materials)]
+        """One ``Data`` graph per material, in order (see the module docstring). Every structure is
+        checked against the size limits before the first graph is built."""
+        names = _row_names(materials)
+        structures = structures_of(materials)
+        for structure, where in zip(structures, names, strict=True):
+            check_size(structure, self.params.cutoff, where=where)
+        return [self._graph(structure) for structure in structures]
 
     def feature_labels(self) -> list[str]:
         """Element symbol of each column of a graph's node features ``x``."""
         return list(SYMBOLS[:N_NODE_ELEMENTS])
 
-    def graph(self, structure):
-        """The ``Data`` graph of one pymatgen ``Structure``."""
+    def graph(self, structure, *, where: str | None = None):
+        """The ``Data`` graph of one pymatgen ``Structure``; DataError (at ``where``, default the
+        structure's formula) when it exceeds the size limits of the module docstring."""
+        check_size(structure, self.params.cutoff, where=where)
+        return self._graph(structure)
+
+    def _graph(self, structure):
         import torch
         from torch_geometric.data import Data
 
@@ -103,6 +133,50 @@ class CrystalGraph(Encoder):
             edge_vec=torch.tensor(edge_vec, dtype=torch.float32),
             edge_attr=torch.tensor(edge_attr, dtype=torch.float32),
         )
+
+
+def check_size(structure, cutoff: float, *, where: str | None = None) -> None:
+    """DataError when ``structure`` is too large or degenerate for a neighbour search within
+    ``cutoff`` A (limits in the module docstring). Reads only the lattice and the site count."""
+    where = where or f"structure {structure.composition.reduced_formula}"
+    hint = "check the structure's cell (units are A); it cannot be turned into a graph"
+    n_sites = len(structure)
+    if n_sites > MAX_SITES:
+        raise DataError(f"{n_sites} sites in the cell, more than {MAX_SITES}", where=where, hint=hint)
+    lattice = structure.lattice
+    matrix = np.asarray(lattice.matrix, dtype=float)
+    lengths = np.asarray(lattice.abc, dtype=float)
+    volume = abs(float(np.linalg.det(matrix))) if np.isfinite(matrix).all() else float("nan")
+    if not (np.isfinite(volume) and volume > 1e-6):
+        raise DataError(f"degenerate cell (volume {volume:g} A^3)", where=where, hint=hint)
+    if lengths.max() > MAX_CELL_LENGTH:
+        edges = ", ".join(f"{x:.4g}" for x in lengths)
+        raise DataError(f"cell edges {edges} A: longer than {MAX_CELL_LENGTH:g} A", where=where, hint=hint)
+    extent = np.abs(matrix).sum(axis=0)  # Cartesian bounding box of the cell
+    boxes = float(np.prod(np.ceil(extent / cutoff) + 2))
+    if boxes > MAX_GRID_BOXES:
+        raise DataError(
+            f"neighbour grid of {boxes:.3g} boxes for cutoff {cutoff:g} A, more than {MAX_GRID_BOXES:g}",
+            where=where,
+            hint="use a larger cutoff, or check the structure's cell",
+        )
+    pairs = n_sites * n_sites / volume * (4.0 / 3.0) * np.pi * cutoff**3
+    if pairs > MAX_PAIRS:
+        raise DataError(
+            f"about {pairs:.3g} neighbour pairs within {cutoff:g} A, more than {MAX_PAIRS:g} "
+            f"({n_sites} sites in {volume:.4g} A^3)",
+            where=where,
+            hint="use a smaller cutoff, or check the structure's cell",
+        )
+
+
+def _row_names(materials) -> list[str]:
+    """'row i' for each material, with its identifier when the table has an identifier column."""
+    n = len(materials)
+    column = next((c for c in _ID_COLUMNS if hasattr(materials, "columns") and c in materials.columns), None)
+    if column is None:
+        return [f"row {i}" for i in range(n)]
+    return [f"row {i} ({column} {value})" for i, value in enumerate(materials[column].tolist())]
 
 
 def radial_basis(distance: np.ndarray, cutoff: float, n_basis: int) -> np.ndarray:
