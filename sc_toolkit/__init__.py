@@ -34,18 +34,16 @@ from .metrics import group_holdout, regression_metrics, roc_auc
 from .runtime import RunLike, log, progress, resolve_device
 
 if TYPE_CHECKING:
-    from .data import Dataset, LoadedTable
-    from .registry import Registry
-    from .run import Run
+    from .run.api import Run
 
 __version__ = "0.1.0"
 
 #: Names resolved on first use, so that ``import sc_toolkit`` stays cheap (no pandas or rich at
 #: import time for a plugin that only subclasses a component).
 _LAZY = {
-    "run_recipe": ("sc_toolkit.run", "run_recipe"),
-    "open_run": ("sc_toolkit.run", "open_run"),
-    "Run": ("sc_toolkit.run", "Run"),
+    "run_recipe": ("sc_toolkit.run.api", "run_recipe"),
+    "open_run": ("sc_toolkit.run.api", "open_run"),
+    "Run": ("sc_toolkit.run.api", "Run"),
     "load_registry": ("sc_toolkit.registry", "default_registry"),
     "load_dataset": ("sc_toolkit.data", "load"),
 }

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from . import __version__
@@ -17,6 +18,8 @@ from .errors import RecipeError, SctkError, UserError
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from .run.api import Run
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="sc-toolkit: machine learning for superconductor discovery.")
@@ -29,6 +32,8 @@ err = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
 
 SetOption = Annotated[list[str] | None, typer.Option("--set", help="override a recipe value: key=value")]
 QuickOption = Annotated[bool, typer.Option("--quick", help="same code paths on a small slice (about a minute)")]
+ModifiedDataOption = Annotated[bool, typer.Option(
+    "--allow-modified-data", help="use dataset files whose sha256 differs from the catalog's (recorded in the manifest)")]
 
 
 def _registry():
@@ -54,54 +59,39 @@ def main_options(
     """sc-toolkit: machine learning for superconductor discovery."""
 
 
-def _plan(recipe: Path, overrides: list[str] | None, quick: bool):
-    from .plan import make_plan
-    from .recipe import apply_overrides, read_recipe
-
-    raw = apply_overrides(read_recipe(recipe), overrides or [])
-    return make_plan(raw, _registry(), quick=quick, source=str(recipe))
-
-
 @app.command()
 def check(recipe: Path, set_: SetOption = None, quick: QuickOption = False) -> None:
     """Validate a recipe whole and print the plan; trains nothing."""
-    plan = _plan(recipe, set_, quick)
-    out.print(f"[green]{recipe}: valid[/green]")
+    from .run.api import plan_recipe
+
+    plan = plan_recipe(recipe, set_, quick=quick, registry=_registry())
+    out.print(f"[green]{escape(str(recipe))}: valid[/green]")
     for line in plan.describe():
-        out.print("  " + line)
+        out.print("  " + escape(line))
 
 
 @app.command()
-def run(recipe: Path, set_: SetOption = None, quick: QuickOption = False) -> None:
+def run(recipe: Path, set_: SetOption = None, quick: QuickOption = False,
+        allow_modified_data: ModifiedDataOption = False) -> None:
     """Run a recipe in a new run directory: train, sample, filter, predict, rank, report."""
-    from .runner import execute, start_run
+    from .run.api import run_recipe
 
-    plan = _plan(recipe, set_, quick)
-    directory = start_run(plan, recipe.read_text())
-    (directory / "invocation.json").write_text(json.dumps({"overrides": set_ or [], "quick": quick}) + "\n")
-    err.print(f"run directory: [bold]{directory}[/bold]")
-    for line in plan.describe():
-        err.print("  " + line)
-    _summary(execute(plan, _registry(), directory, console=err), plan)
+    def show_plan(run_dir, plan) -> None:
+        err.print(f"run directory: [bold]{escape(str(run_dir.path))}[/bold]")
+        for line in plan.describe():
+            err.print("  " + escape(line))
+
+    _summary(run_recipe(recipe, set_, quick=quick, registry=_registry(), console=err, on_start=show_plan,
+                        allow_modified_data=allow_modified_data))
 
 
 @app.command()
 def resume(run_dir: Path) -> None:
     """Continue a run that stopped: finished steps are loaded, training resumes from its checkpoint."""
-    from .runner import execute
+    from .run.api import resume_run
 
-    invocation = run_dir / "invocation.json"
-    if not invocation.is_file():
-        raise UserError(f"{run_dir} is not a run directory (no invocation.json)",
-                        hint="give a directory that `sctk run` created")
-    manifest = run_dir / "manifest.json"
-    if manifest.is_file() and "finished" in json.loads(manifest.read_text()):
-        raise UserError(f"{run_dir} finished already; resuming would change nothing",
-                        hint="start a new run with `sctk run`")
-    settings = json.loads(invocation.read_text())
-    plan = _plan(run_dir / "recipe.toml", settings["overrides"], settings["quick"])
-    err.print(f"resuming [bold]{run_dir}[/bold]")
-    _summary(execute(plan, _registry(), run_dir, console=err), plan)
+    err.print(f"resuming [bold]{escape(str(run_dir))}[/bold]")
+    _summary(resume_run(run_dir, registry=_registry(), console=err))
 
 
 @app.command()
@@ -112,14 +102,11 @@ def evaluate(
     regressor: Annotated[str | None, typer.Option(help="predictor for the Tc distribution")] = None,
     embedding: Annotated[str, typer.Option(help="tsne, pca or none")] = "tsne",
 ) -> None:
-    """Evaluate a run's generator the papers' way; results go to metrics.json and report.html."""
-    from .evaluate import evaluate_run, write_evaluation
-    from .report import write_report
+    """Evaluate a run's generator the papers' way; results go to the run's metrics and report."""
+    from .run.api import open_run
 
-    _require_run(run_dir)
-    result = evaluate_run(run_dir, n_samples=n_samples, registry=_registry(), classifier=classifier,
-                          regressor=regressor, embedding=embedding)
-    write_evaluation(run_dir, result)
+    opened = open_run(run_dir, registry=_registry())
+    result = opened.evaluate(n_samples, classifier=classifier, regressor=regressor, embedding=embedding)
     table = Table(title=f"evaluation of {n_samples} samples")
     table.add_column("metric")
     table.add_column("value", justify="right")
@@ -127,22 +114,15 @@ def evaluate(
         if isinstance(value, dict) and isinstance(value.get("value"), (int, float)):
             table.add_row(key, f"{value['value']:.4g}")
     out.print(table)
-    out.print(f"report: {write_report(run_dir)}")
+    out.print(f"report: {escape(str(opened.report()))}")
 
 
 @app.command()
 def report(run_dir: Path) -> None:
     """(Re)write a run's self-contained report.html."""
-    from .report import write_report
+    from .run.api import open_run
 
-    _require_run(run_dir)
-    out.print(f"report: {write_report(run_dir)}")
-
-
-def _require_run(run_dir: Path) -> None:
-    if not (run_dir / "manifest.json").is_file():
-        raise UserError(f"{run_dir} is not a run directory (no manifest.json)",
-                        hint="give a directory that `sctk run` created")
+    out.print(f"report: {escape(str(open_run(run_dir, registry=_registry()).report()))}")
 
 
 @app.command()
@@ -155,23 +135,24 @@ def predict(
     predictor: Annotated[list[str] | None, typer.Option("--predictor", help="only these saved predictors")] = None,
 ) -> None:
     """Predict Tc, its std and class probabilities with the predictors saved in a run."""
-    from .predict import predict_materials, read_inputs
+    from .run.api import open_run
+    from .run.predict import read_inputs
 
-    if not run_dir.is_dir():
-        raise UserError(f"run directory not found: {run_dir}", hint="give a directory that `sctk run` created")
-    table = predict_materials(run_dir, read_inputs(formulas or [], input_file, cif or []), _registry(), predictor)
+    opened = open_run(run_dir, registry=_registry())
+    table = opened.predict(read_inputs(formulas or [], input_file, cif or []), predictor)
     for i, row in table[table["error"] != ""].iterrows():
-        err.print(f"[yellow]row {i}:[/yellow] {row['formula']!r}: {row['error']} (not predicted)", highlight=False)
+        err.print(f"[yellow]row {i}:[/yellow] {escape(repr(row['formula']))}: {escape(str(row['error']))} (not predicted)",
+                  highlight=False)
     shown = table.drop(columns=[c for c in ("cif",) if c in table.columns])
     if output:
         shown.to_csv(output, index=False)
-        err.print(f"{int((table['error'] == '').sum())} of {len(table)} rows predicted -> {output}")
+        err.print(f"{int((table['error'] == '').sum())} of {len(table)} rows predicted -> {escape(str(output))}")
         return
     grid = Table()
     for column in shown.columns:
-        grid.add_column(column)
+        grid.add_column(escape(str(column)))
     for _, row in shown.iterrows():
-        grid.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
+        grid.add_row(*(f"{v:.3f}" if isinstance(v, float) else escape(str(v)) for v in row))
     out.print(grid)
 
 
@@ -219,32 +200,34 @@ def _evaluation_line(evaluation: dict) -> str:
     return ", ".join(parts)
 
 
-def _summary(result, plan) -> None:
-    metrics = result.metrics
+def _summary(run: Run) -> None:
+    """The run's hold-out tables, filter counts, evaluation line, top candidates and directory."""
+    metrics = run.metrics
     for name, report in metrics.get("predictors", {}).items():
         if "model" not in report:
             continue
-        table = Table(title=f"predictor {name}: hold-out ({report['split']}; n_test={report['n_test']})")
+        table = Table(title=escape(f"predictor {name}: hold-out ({report['split']}; n_test={report['n_test']})"))
         keys = list(report["model"])
         table.add_column("model")
         for key in keys:
             table.add_column(key, justify="right")
         for label, values in report.items():
             if isinstance(values, dict) and set(keys) <= set(values):
-                table.add_row(label, *(f"{values[k]:.3f}" for k in keys))
+                table.add_row(escape(label), *(f"{values[k]:.3f}" for k in keys))
         out.print(table)
     generation = metrics.get("generation")
     if generation:
         line = f"sampled {generation['n_samples']}, decoded {generation['decoded']}"
         for label, c in generation.get("filters", {}).items():
             line += f" -> {label} {c['kept']}"
-        out.print(line + f" -> accepted {generation.get('accepted', 0)}")
+        out.print(escape(line + f" -> accepted {generation.get('accepted', 0)}"))
     evaluation = metrics.get("evaluation", {}).get("metrics")
     if evaluation:
-        out.print(f"evaluation of {metrics['evaluation']['n_samples']} fresh samples: {_evaluation_line(evaluation)}")
-    if result.accepted is not None and len(result.accepted):
-        out.print(_candidates_table(result.accepted, plan.rank.top if plan.rank else 10))
-    out.print(f"run directory: [bold]{result.directory}[/bold]")
+        out.print(escape(f"evaluation of {metrics['evaluation']['n_samples']} fresh samples: {_evaluation_line(evaluation)}"))
+    accepted = run.candidates
+    if accepted is not None and len(accepted):
+        out.print(_candidates_table(accepted, run.plan.rank.top if run.plan and run.plan.rank else 10))
+    out.print(f"run directory: [bold]{escape(str(run.path))}[/bold]")
 
 
 def _candidates_table(accepted: pd.DataFrame, top: int) -> Table:
@@ -258,7 +241,7 @@ def _candidates_table(accepted: pd.DataFrame, top: int) -> Table:
         else:
             table.add_column(column, justify="right")
     for _, row in accepted.head(top).iterrows():
-        table.add_row(*(f"{row[c]:.2f}" if isinstance(row[c], float) else str(row[c]) for c in columns))
+        table.add_row(*(f"{row[c]:.2f}" if isinstance(row[c], float) else escape(str(row[c])) for c in columns))
     return table
 
 

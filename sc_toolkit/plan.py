@@ -31,7 +31,8 @@ from .recipe import (
     apply_quick,
 )
 from .registry import ComponentEntry, Registry
-from .saved import PREDICTORS_DIR, output_columns, resolve_run, saved_component
+from .run.directory import GENERATOR, PREDICTORS, RunDir
+from .run.predict import output_columns
 
 #: Columns every candidate row has before any prediction.
 CANDIDATE_COLUMNS = ("sample", "formula", "reduced_formula", "composition_key", "n_elements")
@@ -392,33 +393,34 @@ def make_plan(raw: dict[str, Any], registry: Registry, *, quick: bool = False, s
 def _check_init_from(v: _Validator, generator: GeneratorSection) -> None:
     """The run a generator starts from exists and holds the same generator and encoder."""
     try:
-        source = resolve_run(generator.init_from)
+        source = RunDir.resolve(generator.init_from)
     except UserError as error:
         v.problem("generator.init_from", error.message, error.hint)
         return
     for part, wanted in (("generator", generator.use), ("encoder", generator.encoder.use)):
         try:
-            _, name, _ = saved_component(source / "models" / "generator" / part)
-        except OSError:
-            v.problem("generator.init_from", f"{source} holds no saved generator",
+            name = source.component_header(f"{GENERATOR}/{part}")["name"]
+        except (OSError, ValueError, KeyError):
+            v.problem("generator.init_from", f"{source.path} holds no saved generator",
                       "give a run whose recipe trained a generator")
             return
         if name != wanted:
-            v.problem("generator.init_from", f"{source} holds a '{name}' {part}, but this recipe uses '{wanted}'",
+            v.problem("generator.init_from", f"{source.path} holds a '{name}' {part}, but this recipe uses '{wanted}'",
                       f"use {part} '{name}' to continue its training")
 
 
 def _saved_steps(v: _Validator, section: PredictorSection, where: str) -> tuple[Step | None, Step | None]:
     """Steps describing the predictor ``section.name`` saved in ``section.from_run``."""
     try:
-        directory = resolve_run(section.from_run) / PREDICTORS_DIR / section.name
+        source = RunDir.resolve(section.from_run)
     except UserError as error:
         v.problem(f"{where}.from_run", error.message, error.hint)
         return None, None
     steps = []
     for part, kind, label in (("predictor", "predictor", where), ("encoder", "encoder", f"{where}.encoder")):
         try:
-            _, name, params = saved_component(directory / part)
+            header = source.component_header(f"{PREDICTORS}/{section.name}/{part}")
+            name, params = header["name"], header["params"]
         except (OSError, ValueError, KeyError):
             v.problem(f"{where}.from_run", f"{section.from_run} holds no saved predictor '{section.name}'",
                       "give a run directory whose recipe trained a predictor of this name")

@@ -12,10 +12,11 @@ import pytest
 from sc_toolkit.chem import Compositions
 from sc_toolkit.chem.matching import near_matched
 from sc_toolkit.errors import UserError
-from sc_toolkit.evaluate import DEFINITIONS, _known_share, _recovery, _superconductors, _training_recovery, _uniqueness_by_n, bayesian_fraction, classifier_rates, evaluate_run, write_evaluation
+from sc_toolkit.run.evaluate import evaluate_run, write_evaluation
+from sc_toolkit.run.generation_metrics import DEFINITIONS, bayesian_fraction, classifier_rates, known_share, recovery, superconductors_of, training_recovery, uniqueness_by_n
 from sc_toolkit.plan import make_plan
 from sc_toolkit.registry import default_registry
-from sc_toolkit.runner import execute, start_run
+from sc_toolkit.run.runner import execute, start_run
 
 RECIPE = Path(__file__).parents[1] / "recipes" / "cuprate_gan.toml"
 N = 1500
@@ -35,12 +36,12 @@ def run_dir(tmp_path_factory, data_dir, registry):
     plan = make_plan(raw, registry, quick=True)
     directory = start_run(plan, RECIPE.read_text())
     execute(plan, registry, directory)
-    return directory
+    return directory.path
 
 
 @pytest.fixture(scope="module")
 def result(run_dir, registry):
-    return evaluate_run(run_dir, n_samples=N, registry=registry, embedding="tsne", embedding_points=60)
+    return evaluate_run(run_dir, registry, n_samples=N, embedding="tsne", embedding_points=60)
 
 
 pytestmark = pytest.mark.slow
@@ -80,7 +81,7 @@ def test_smact_both_ways_with_version(result):
 def test_rho_is_scgans_correction_with_hold_out_rates(result):
     m = result["metrics"]["predicted_superconductor"]
     assert m["available"] and m["predictor"] == "superconductor" and m["label"] == "tc > 0.0"
-    assert m["rates_source"].startswith("metrics.json")  # the runner's hold-out rates
+    assert "hold-out split" in m["rates_source"]  # the runner's hold-out rates
     assert m["rates"]["n_positive"] > 0 and m["rates"]["n_negative"] > 0
     tp, fp, p = m["tp_rate"], m["fp_rate"], m["value"]
     assert 0 <= tp <= 1 and 0 <= fp <= 1 and 0 <= p <= 1
@@ -97,14 +98,14 @@ def test_rates_stored_by_the_runner_are_used(run_dir, registry, tmp_path):
 
     shutil.copytree(run_dir, copy)
     (copy / "metrics.json").write_text(json.dumps(metrics))
-    m = evaluate_run(copy, n_samples=200, registry=registry, embedding="none")["metrics"]["predicted_superconductor"]
-    assert m["rates_source"].startswith("metrics.json") and m["tp_rate"] == 0.9
+    m = evaluate_run(copy, registry, n_samples=200, embedding="none")["metrics"]["predicted_superconductor"]
+    assert "hold-out split" in m["rates_source"] and m["tp_rate"] == 0.9
     assert math.isclose(m["rho"], (m["value"] - 0.2) / 0.7)
 
 
 def test_uniqueness_by_n_counts_first_occurrences_in_each_prefix():
     inverse = np.r_[np.arange(5_000), np.zeros(5_000, dtype=int)]  # 5,000 distinct, then 5,000 repeats
-    assert _uniqueness_by_n(inverse)["values"] == {"5000": 1.0, "10000": 0.5}
+    assert uniqueness_by_n(inverse)["values"] == {"5000": 1.0, "10000": 0.5}
 
 
 def test_known_share_counts_samples_with_repetition():
@@ -112,8 +113,8 @@ def test_known_share_counts_samples_with_repetition():
     generated = Compositions.parse(["NbN", "Mg0.999B2.001", "CuO", "Fe"])[0]
     inverse = np.array([0, 0, 0, 1, 2, 3])  # NbN three times, then one sample of each other
     training = pd.DataFrame({"composition_key": generated[[0]].keys()})
-    m = _known_share(np.asarray(generated.keys(), dtype=object), generated.fractions, inverse,
-                     _superconductors(supercon), training)
+    m = known_share(np.asarray(generated.keys(), dtype=object), generated.fractions, inverse,
+                     superconductors_of(supercon), training)
     assert m["n_known_compositions"] == 2 and m["distinct_known"] == 1  # CuO has no Tc: not a known superconductor
     assert m["count"] == 3 and m["value"] == 0.5 and m["in_training"] == 0.5
     assert m["near"]["count"] == 4  # the MgB2 sample is within 0.005 of every fraction
@@ -180,10 +181,10 @@ def test_write_evaluation_keeps_other_keys(run_dir, result):
 
 
 def test_pca_and_no_generator(run_dir, registry, tmp_path):
-    pca = evaluate_run(run_dir, n_samples=100, registry=registry, embedding="pca", seed=3)
+    pca = evaluate_run(run_dir, registry, n_samples=100, embedding="pca", seed=3)
     assert pca["embedding"]["method"] == "pca" and pca["seed"] == 3
     with pytest.raises(UserError, match="no saved generator"):
-        evaluate_run(tmp_path, n_samples=10, registry=registry)
+        evaluate_run(tmp_path, registry, n_samples=10)
 
 
 def test_near_matched_needs_the_same_elements_and_close_fractions():
@@ -197,7 +198,7 @@ def test_near_matched_needs_the_same_elements_and_close_fractions():
 def test_training_recovery_counts_each_training_composition_once():
     training = Compositions.from_formulas(["YBa2Cu3O7", "YBa2Cu3O7", "La1.85Sr0.15CuO4", "MgB2"])
     generated = Compositions.from_formulas(["YBa2Cu3O7", "La1.84Sr0.16CuO4", "NbN"])
-    rec = _training_recovery(generated.keys(), generated.fractions, training, 3)
+    rec = training_recovery(generated.keys(), generated.fractions, training, 3)
     assert rec["n_training_compositions"] == 3 and rec["count"] == 1 and rec["near"]["count"] == 2
     assert math.isclose(rec["value"], 1 / 3)
 
@@ -208,7 +209,7 @@ def test_recovery_without_a_hold_out_uses_supercon_of_the_training_classes():
     training = pd.DataFrame({"formula": ["YBa2Cu3O7"]})
     training["composition_key"] = Compositions.from_formulas(training["formula"]).keys()
     generated = Compositions.from_formulas(["La1.85Sr0.15CuO4", "MgB2", "Bi2Sr2CaCu2O8"])
-    rec = _recovery(generated.keys(), generated.fractions, training,
-                    Compositions.from_formulas(training["formula"]), _superconductors(supercon), 3)
+    rec = recovery(generated.keys(), generated.fractions, training,
+                    Compositions.from_formulas(training["formula"]), superconductors_of(supercon), 3)
     # held out: the cuprate superconductor not trained on (not MgB2: another class; not Bi2212: Tc 0)
     assert rec["n_held_out"] == 1 and rec["count"] == 1 and rec["near"]["count"] == 1

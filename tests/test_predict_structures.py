@@ -11,7 +11,7 @@ import pytest
 
 from sc_toolkit.plan import make_plan
 from sc_toolkit.registry import default_registry
-from sc_toolkit.runner import execute, start_run
+from sc_toolkit.run.runner import execute, start_run
 
 ROOT = Path(__file__).parents[1]
 SCTK = str(Path(sys.executable).parent / "sctk")
@@ -28,7 +28,7 @@ def structure_run(tmp_path_factory, data_dir) -> Path:
     plan = make_plan(raw, registry, quick=True)
     directory = start_run(plan, "")
     execute(plan, registry, directory)
-    return directory
+    return directory.path
 
 
 def test_predict_reads_cif_files_and_reports_unreadable_ones(structure_run, data_dir, tmp_path):

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from sc_toolkit.evaluate import evaluate_run, write_evaluation
+from sc_toolkit.run.evaluate import evaluate_run, write_evaluation
 from sc_toolkit.plan import make_plan
 from sc_toolkit.registry import default_registry
-from sc_toolkit.report import SECTIONS, write_report
-from sc_toolkit.runner import execute, start_run
+from sc_toolkit.run.report import SECTIONS, write_report
+from sc_toolkit.run.runner import execute, start_run
 
 RECIPE = Path(__file__).parents[1] / "recipes" / "cuprate_gan.toml"
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
@@ -77,7 +77,7 @@ def quick_run(output_dir: Path, registry, *, generator: bool = True) -> Path:
     plan = make_plan(raw, registry, quick=True)
     directory = start_run(plan, RECIPE.read_text())
     execute(plan, registry, directory)
-    return directory
+    return directory.path
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +88,7 @@ def registry():
 @pytest.fixture(scope="module")
 def full_report(tmp_path_factory, data_dir, registry):
     directory = quick_run(tmp_path_factory.mktemp("runs"), registry)
-    result = evaluate_run(directory, n_samples=600, registry=registry, embedding="pca", embedding_points=100)
+    result = evaluate_run(directory, registry, n_samples=600, embedding="pca", embedding_points=100)
     write_evaluation(directory, result)
     return write_report(directory)
 

@@ -12,7 +12,7 @@ from sc_toolkit import Filter, hookimpl
 from sc_toolkit.errors import RecipeError, StepError
 from sc_toolkit.plan import make_plan
 from sc_toolkit.registry import load_registry
-from sc_toolkit.runner import execute, start_run
+from sc_toolkit.run.runner import execute, start_run
 
 RECIPE = Path(__file__).parents[1] / "recipes" / "cuprate_gan.toml"
 

@@ -61,7 +61,7 @@ def test_sctk_predict_reports_bad_rows_and_predicts_the_rest(tc_run, tmp_path):
 
 def test_predict_on_a_directory_without_models_is_a_one_line_error(tmp_path):
     result = sctk("predict", tmp_path, "MgB2", check=False)
-    assert result.returncode == 2 and "holds no saved predictor" in result.stderr
+    assert result.returncode == 2 and "is not a run directory" in result.stderr
     missing = sctk("predict", tmp_path / "no_run", "--input", tmp_path / "no.csv", check=False)
     assert missing.returncode == 2 and "run directory not found" in missing.stderr
 

@@ -1,29 +1,8 @@
-"""A run: one new directory per execution, its log, progress display, manifest and history.
-
-Layout of a run directory (never overwritten; ``sctk resume`` continues one in place)::
-
-    recipe.toml          the recipe as given
-    resolved.toml        every parameter filled in: `sctk run resolved.toml` reruns it
-    invocation.json      the --set overrides and --quick flag (what `sctk resume` replays)
-    manifest.json        versions, seed, device, git commit, per-step timings and row counts
-    run.log              what happened, with times
-    metrics.json         hold-out metrics beside baselines, filter counts, evaluation
-    models/              fitted components (component.json + state files)
-    checkpoints/         training checkpoints (resume from here)
-    rejected_rows.csv    source rows reported and skipped while loading the data
-    training.parquet     the training table after data filters
-    generator_training.parquet   the rows the generator learned from
-    generator_holdout.parquet    rows kept out of its training ([generator] holdout) for recovery
-    history.json         per-epoch generator losses
-    candidates.parquet   every candidate with `rejected_by` (also .csv)
-    accepted.csv         accepted candidates, ranked
-    report.html          self-contained report with plots
-"""
+"""What components see of a run, and the record the runner keeps of it: log, progress bars, step
+timings and row counts, per-epoch history, the manifest (written through :class:`RunDir`)."""
 
 from __future__ import annotations
 
-import json
-import os
 import platform
 import subprocess
 import sys
@@ -37,28 +16,8 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from . import __version__
-from .errors import UserError
-
-#: The rows a generator learned from (the training table after the generator's own filters).
-GENERATOR_TRAINING = "generator_training.parquet"
-#: The rows kept out of the generator's training by ``[generator] holdout``.
-GENERATOR_HOLDOUT = "generator_holdout.parquet"
-
-
-def new_run_dir(output_dir: str | Path, name: str) -> Path:
-    """Create ``<output_dir>/<name>-<UTC time>`` (with a -2, -3 ... suffix if taken); never reuses one."""
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-    for attempt in range(1, 1000):
-        candidate = output_dir / (f"{name}-{stamp}" + (f"-{attempt}" if attempt > 1 else ""))
-        try:
-            candidate.mkdir()
-            return candidate
-        except FileExistsError:
-            continue
-    raise UserError(f"could not create a new run directory in {output_dir}")
+from .. import __version__
+from .directory import LOG, MANIFEST, RunDir
 
 
 def git_commit(path: Path) -> str | None:
@@ -91,15 +50,16 @@ class RunContext:
     """What components see of a run (see :class:`sc_toolkit.runtime.RunLike`), plus the record
     the runner keeps: step timings and row counts, history of recorded values, the manifest."""
 
-    def __init__(self, directory: Path, *, seed: int, quick: bool, console: Console | None = None):
-        self.directory = directory
+    def __init__(self, run_dir: RunDir, *, seed: int, quick: bool, console: Console | None = None):
+        self.run_dir = run_dir
+        self.directory = run_dir.path
         self.seed = seed
         self.quick = quick
         self.console = console or Console(stderr=True)
         self.history: dict[str, list[dict[str, float]]] = {}
         self.steps: list[dict[str, Any]] = []
         self.manifest: dict[str, Any] = {}
-        self._log = open(directory / "run.log", "a", encoding="utf-8")
+        self._log = open(run_dir.file(LOG), "a", encoding="utf-8")
 
     def close(self) -> None:
         self._log.close()
@@ -110,12 +70,7 @@ class RunContext:
         self._log.flush()
 
     def checkpoint_dir(self, component: str) -> Path:
-        path = self.directory / "checkpoints" / component
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-
-    def model_dir(self, name: str) -> Path:
-        return self.directory / "models" / name
+        return self.run_dir.checkpoint_dir(component)
 
     @contextmanager
     def progress(self, description: str, total: int | None) -> Iterator[_Task]:
@@ -145,17 +100,9 @@ class RunContext:
                      + (f", {record.get('rows_out')} rows out" if record.get("rows_out") is not None else ""))
             self.write_manifest()
 
-    def write_json(self, name: str, data: Any) -> Path:
-        """Write ``data`` as JSON atomically (temp file, then rename)."""
-        path = self.directory / name
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(json.dumps(data, indent=2, default=_jsonable) + "\n")
-        os.replace(tmp, path)
-        return path
-
     def write_manifest(self) -> None:
         self.manifest["steps"] = self.steps
-        self.write_json("manifest.json", self.manifest)
+        self.run_dir.write_json(MANIFEST, self.manifest)
 
 
 def base_manifest(plugins: dict[str, str], seed: int, quick: bool) -> dict[str, Any]:
@@ -179,14 +126,3 @@ def device_used() -> str:
     torch = sys.modules.get("torch")
     return "cuda" if torch is not None and torch.cuda.is_available() and torch.cuda.is_initialized() else "cpu"
 
-
-def _jsonable(value: Any) -> Any:
-    import numpy as np
-
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")

@@ -1,53 +1,43 @@
-"""Evaluate a run's generator the way the composition-generator papers do.
+"""The composition-generator papers' metrics, as pure functions of what a run computed.
 
-``evaluate_run(run_dir)`` loads the generator and its encoder saved in a run directory, draws
-``n_samples`` new compositions, decodes them and measures (each figure comes with its definition
-and the settings it depends on; see ``docs`` of each entry in the result):
-
-- ``decoded``: samples that decode to at least one element;
-- ``smact_valid`` / ``smact_valid_no_alloys``: SMACT charge-neutrality + electronegativity validity
-  (the registered ``smact-valid`` filter) with and without SMACT's all-metal shortcut, with the SMACT
-  version and oxidation-state set (ScGAN, Lim, SuperDiff; see ``docs/science.md``, "SMACT, honestly");
-- ``uniqueness``: distinct compositions among the decoded samples (ScGAN, SuperDiff), and among the
-  first 5,000 and 30,000 (``uniqueness_by_n``: ScGAN's sample counts; uniqueness falls as n grows);
-- ``novelty_training`` / ``novelty_supercon``: distinct generated compositions absent from the
-  run's training table / from every row of SuperCon;
-- ``predicted_superconductor``: fraction a classification predictor of the run calls positive, and
-  ScGAN's Bayesian correction ``rho = (p - fp) / (tp - fp)`` with that classifier's own hold-out
-  true- and false-positive rates (unavailable without a classifier);
-- ``class_distribution``: shares of cuprate / iron-based / other (ScGAN's classes) and Lim's four;
-- ``recovery``: Lim's rate of recovery of known superconductors held out of training;
-- ``recovery_training``: the same for the training compositions (Lim's slides state no hold-out,
-  so their "known superconductors" may be these: the two readings side by side);
-- ``known_share``: the samples that are known superconductors, a per-sample rate like the
-  "stable compound / 100k generation" column beside Lim's recovery (the third reading);
-- ``predicted_tc``: distribution of a regression predictor's Tc over the generated compositions;
-- ``embedding``: a 2-D t-SNE (or PCA) map of generated and training element fractions.
-
-Compositions are identified by ``composition_key`` (atomic fractions to 4 decimals) everywhere, as
-the runner's ``novel`` and ``unique`` filters do.
-
-``write_evaluation(run_dir, result)`` stores the result in ``metrics.json`` under "evaluation".
+Each function takes arrays, tables and fitted components in memory and returns a JSON-able dict
+with the figure, its definition (``DEFINITIONS``) and the settings it depends on. The orchestration
+(sampling, loading a run's parts) lives in :mod:`sc_toolkit.run.evaluate`.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import time
-import tomllib
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .chem import Compositions, superconductor_class
-from .chem.matching import near_matched
-from .errors import UserError
-from .run import GENERATOR_HOLDOUT, GENERATOR_TRAINING
-from .saved import PREDICTORS_DIR, load_predictor, saved_component, saved_names
+from ..chem import Compositions, superconductor_class
+from ..chem.matching import near_matched
+from ..errors import UserError
+
+
+@dataclass
+class ScoringPredictor:
+    """A fitted predictor as the evaluation uses it: its name, its recipe entry (target, threshold),
+    a function from compositions to predictions, and, for a classifier, its hold-out rates."""
+
+    name: str
+    task: str
+    predict: Any
+    recipe: dict[str, Any] = field(default_factory=dict)
+    rates: dict[str, Any] | None = None
+
+
+def safe_provenance(component) -> dict[str, Any]:
+    try:
+        return component.provenance()
+    except Exception as error:  # provenance is informative; never fail an evaluation on it
+        return {"error": f"{type(error).__name__}: {error}"}
+
 
 #: Version of the evaluation's definitions (bump when a definition changes).
 EVALUATION_VERSION = 3
@@ -109,153 +99,6 @@ DEFINITIONS = {
 }
 
 
-def evaluate_run(
-    run_dir: str | Path,
-    *,
-    n_samples: int = 100_000,
-    registry=None,
-    seed: int | None = None,
-    run=None,
-    embedding: str = "tsne",
-    embedding_points: int = 500,
-    classifier: str | None = None,
-    regressor: str | None = None,
-    supercon=None,
-    condition: str | None = None,
-) -> dict[str, Any]:
-    """Sample ``n_samples`` compositions from the run's saved generator and measure them.
-
-    ``seed`` defaults to the run's seed + 1 (so the samples differ from those the run screened);
-    ``run`` is a RunLike for progress and log lines (None: silent). ``embedding`` is "tsne"
-    (scikit-learn, on ``embedding_points`` generated + as many training points), "pca" or "none".
-    ``classifier`` / ``regressor`` name the run's predictors to use (default: the first of each task).
-    ``supercon`` is a SuperCon table (formula, composition_key, tc) to use instead of loading the
-    registered dataset (tests). ``condition`` is the class a conditional generator samples (default:
-    the recipe's ``[generator] condition``), so one trained generator is evaluated class by class.
-    Returns a JSON-able dict; store it with :func:`write_evaluation`.
-    Raises UserError when the run has no saved generator.
-    """
-    from .runtime import log
-
-    run_dir = Path(run_dir)
-    if registry is None:
-        from .registry import default_registry
-
-        registry = default_registry()
-    resolved = _read_resolved(run_dir)
-    generator_dir = run_dir / "models" / "generator"
-    if not (generator_dir / "generator" / "component.json").exists():
-        raise UserError(f"{run_dir} holds no saved generator (models/generator/generator)",
-                        hint="evaluate a run whose recipe has a [generator] section")
-    if n_samples <= 0:
-        raise UserError(f"n_samples must be positive, got {n_samples}")
-    if seed is None:
-        seed = int(resolved.get("run", {}).get("seed", 0)) + 1
-    seconds: dict[str, float] = {}
-    clock = _Clock(seconds)
-
-    with clock("load"):
-        generator = _load(registry, "generator", generator_dir / "generator")
-        encoder = _load(registry, "encoder", generator_dir / "encoder")
-        training = _generator_training(run_dir)
-        if supercon is None:
-            from .data import load
-
-            supercon = load("supercon").table
-    if condition is None:
-        condition = (resolved.get("generator") or {}).get("condition")
-
-    log(run, f"evaluate: sampling {n_samples} compositions (seed {seed})")
-    with clock("sample"):
-        X = generator.sample(n_samples, condition=condition, random_state=seed, run=run)
-    with clock("decode"):
-        compositions = encoder.decode(X)
-        filled = compositions.n_elements > 0
-        keys = np.full(n_samples, "", dtype=object)
-        keys[filled] = compositions[filled].keys()
-    n_decoded = int(filled.sum())
-    distinct_keys, first_index, inverse = _distinct(keys, filled)
-
-    metrics: dict[str, Any] = {}
-    metrics["decoded"] = _ratio(n_decoded, n_samples, "decoded")
-
-    with clock("smact"):
-        metrics.update(_smact(registry, compositions, filled))
-
-    metrics["uniqueness"] = _ratio(len(distinct_keys), n_decoded, "uniqueness")
-    metrics["uniqueness_by_n"] = _uniqueness_by_n(inverse)
-    with clock("novelty"):
-        training_keys = _key_set(training)
-        supercon_keys = _key_set(supercon)
-        novel_training = np.array([k not in training_keys for k in distinct_keys], dtype=bool)
-        novel_supercon = np.array([k not in supercon_keys for k in distinct_keys], dtype=bool)
-        metrics["novelty_training"] = _ratio(int(novel_training.sum()), len(distinct_keys), "novelty_training")
-        metrics["novelty_training"]["n_training_compositions"] = len(training_keys)
-        metrics["novelty_supercon"] = _ratio(int(novel_supercon.sum()), len(distinct_keys), "novelty_supercon")
-        metrics["novelty_supercon"]["n_supercon_compositions"] = len(supercon_keys)
-
-    distinct_fractions = compositions.fractions[first_index]
-    training_comps = None
-    if training is not None and "formula" in training.columns and len(training):
-        training_comps = Compositions.parse(training["formula"].astype(str).tolist())[0]
-    with clock("classes"):
-        metrics["class_distribution"] = _class_distribution(compositions[filled], training_comps)
-        metrics["elements_per_composition"] = _elements_per_composition(compositions[filled], training_comps)
-    with clock("recovery"):
-        holdout_path = run_dir / GENERATOR_HOLDOUT
-        superconductors = _superconductors(supercon)
-        metrics["recovery"] = _recovery(
-            distinct_keys, distinct_fractions, training, training_comps, superconductors, n_samples,
-            pd.read_parquet(holdout_path) if holdout_path.exists() else None,
-            (resolved.get("generator") or {}).get("label"), condition,
-        )
-        metrics["recovery_training"] = _training_recovery(distinct_keys, distinct_fractions, training_comps, n_samples)
-        metrics["known_share"] = _known_share(distinct_keys, distinct_fractions, inverse, superconductors, training)
-
-    unique_compositions = compositions[first_index] if len(first_index) else compositions[filled]
-    predictors = _predictors(run_dir, resolved)
-    with clock("predicted superconductor"):
-        metrics["predicted_superconductor"] = _predicted_superconductor(
-            run_dir, resolved, predictors, registry, classifier, unique_compositions, inverse, n_decoded
-        )
-    with clock("predicted tc"):
-        metrics["predicted_tc"] = _predicted_tc(
-            run_dir, predictors, registry, regressor, unique_compositions, inverse, training
-        )
-
-    embedding_result = None
-    if embedding != "none":
-        with clock("embedding"):
-            embedding_result = _embedding(distinct_fractions, training_comps, embedding, embedding_points, seed)
-
-    result = {
-        "version": EVALUATION_VERSION,
-        "n_samples": int(n_samples),
-        "seed": int(seed),
-        "condition": condition,
-        "generator": {"name": generator.name, "provenance": _safe_provenance(generator)},
-        "encoder": {"name": encoder.name, "provenance": _safe_provenance(encoder)},
-        "metrics": metrics,
-        "embedding": embedding_result,
-        "examples": [compositions.formulas[i] for i in first_index[:20]],
-        "seconds": seconds,
-    }
-    log(run, "evaluate: " + ", ".join(f"{k} {v:.2f} s" for k, v in seconds.items()))
-    return _jsonable(result)
-
-
-def write_evaluation(run_dir: str | Path, result: dict[str, Any]) -> Path:
-    """Store ``result`` in ``run_dir/metrics.json`` under "evaluation", keeping every other key;
-    the file is replaced atomically (temporary file, then rename)."""
-    path = Path(run_dir) / "metrics.json"
-    metrics = json.loads(path.read_text()) if path.exists() else {}
-    metrics["evaluation"] = _jsonable(result)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(metrics, indent=2, allow_nan=False) + "\n")
-    os.replace(tmp, path)
-    return path
-
-
 def classifier_rates(y_true, y_pred, positive=None) -> dict[str, Any]:
     """True- and false-positive rates of binary predictions, for ScGAN's correction.
 
@@ -286,58 +129,13 @@ def bayesian_fraction(p: float, tp_rate: float, fp_rate: float) -> float | None:
     return (p - fp_rate) / (tp_rate - fp_rate)
 
 
-# -- pieces ---------------------------------------------------------------------------------------
 
-
-class _Clock:
-    def __init__(self, seconds: dict[str, float]):
-        self.seconds = seconds
-
-    def __call__(self, name: str):
-        clock = self
-
-        class _Timer:
-            def __enter__(self):
-                self.start = time.perf_counter()
-
-            def __exit__(self, *exc):
-                clock.seconds[name] = round(time.perf_counter() - self.start, 3)
-
-        return _Timer()
-
-
-def _generator_training(run_dir: Path) -> pd.DataFrame | None:
-    """The rows the run's generator learned from (saved by the runner)."""
-    path = run_dir / GENERATOR_TRAINING
-    return pd.read_parquet(path) if path.exists() else None
-
-
-def _read_resolved(run_dir: Path) -> dict[str, Any]:
-    for name in ("resolved.toml", "recipe.toml"):
-        path = run_dir / name
-        if path.exists():
-            return tomllib.loads(path.read_text())
-    return {}
-
-
-def _load(registry, kind: str, directory: Path):
-    header = json.loads((directory / "component.json").read_text())
-    return registry.get(kind, header["name"]).load(directory)
-
-
-def _safe_provenance(component) -> dict[str, Any]:
-    try:
-        return component.provenance()
-    except Exception as error:  # provenance is informative; never fail an evaluation on it
-        return {"error": f"{type(error).__name__}: {error}"}
-
-
-def _ratio(count: int, total: int, name: str) -> dict[str, Any]:
+def ratio(count: int, total: int, name: str) -> dict[str, Any]:
     return {"value": count / total if total else None, "count": int(count), "total": int(total),
             "definition": DEFINITIONS[name]}
 
 
-def _distinct(keys: np.ndarray, filled: np.ndarray):
+def distinct(keys: np.ndarray, filled: np.ndarray):
     """Distinct keys of the filled rows (in first-seen order), the row of each one's first
     occurrence, and for every filled row the index of its distinct key."""
     filled_rows = np.flatnonzero(filled)
@@ -352,7 +150,7 @@ def _distinct(keys: np.ndarray, filled: np.ndarray):
 UNIQUENESS_AT = (5_000, 30_000)
 
 
-def _uniqueness_by_n(inverse: np.ndarray) -> dict[str, Any]:
+def uniqueness_by_n(inverse: np.ndarray) -> dict[str, Any]:
     """Uniqueness of the first n decoded samples (``inverse``: each one's distinct-key index, keys
     numbered in first-seen order) for n in UNIQUENESS_AT below the number of samples, and for all."""
     n_decoded = len(inverse)
@@ -363,7 +161,7 @@ def _uniqueness_by_n(inverse: np.ndarray) -> dict[str, Any]:
     return {"definition": DEFINITIONS["uniqueness_by_n"], "values": values}
 
 
-def _key_set(table: pd.DataFrame | None) -> set[str]:
+def key_set(table: pd.DataFrame | None) -> set[str]:
     if table is None or len(table) == 0:
         return set()
     if "composition_key" in table.columns:
@@ -371,13 +169,13 @@ def _key_set(table: pd.DataFrame | None) -> set[str]:
     return set(Compositions.parse(table["formula"].astype(str).tolist())[0].keys())
 
 
-def _smact(registry, compositions: Compositions, filled: np.ndarray) -> dict[str, Any]:
-    """Validity with and without SMACT's all-metal shortcut, judged once per distinct formula."""
+def smact_validity(smact_filter, compositions: Compositions, filled: np.ndarray) -> dict[str, Any]:
+    """Validity with and without SMACT's all-metal shortcut, judged once per distinct formula by
+    ``smact_filter`` (the registered ``smact-valid`` filter class, or None when it is not installed)."""
     out: dict[str, Any] = {}
-    try:
-        cls = registry.get("filter", "smact-valid")
-    except Exception as error:
-        reason = f"the smact-valid filter is not available: {error}"
+    cls = smact_filter
+    if cls is None:
+        reason = "the smact-valid filter is not available (install the sctk-composition plugin)"
         for name in ("smact_valid", "smact_valid_no_alloys"):
             out[name] = {"value": None, "available": False, "reason": reason, "definition": DEFINITIONS[name]}
         return out
@@ -396,23 +194,23 @@ def _smact(registry, compositions: Compositions, filled: np.ndarray) -> dict[str
         verdict &= judge
         judge = verdict.copy()
         valid = int(verdict[codes].sum()) if len(codes) else 0
-        out[name] = _ratio(valid, n, name) | {
+        out[name] = ratio(valid, n, name) | {
             "of_distinct_formulas": float(verdict.mean()) if len(verdict) else None,
-            "settings": _safe_provenance(component),
+            "settings": safe_provenance(component),
         }
     return out
 
 
-def _class_distribution(compositions: Compositions, training_comps: Compositions | None) -> dict[str, Any]:
+def class_distribution(compositions: Compositions, training_comps: Compositions | None) -> dict[str, Any]:
     out: dict[str, Any] = {"definition": DEFINITIONS["class_distribution"]}
     for scheme in ("scgan", "lim"):
-        out[scheme] = {"generated": _shares(superconductor_class(compositions, scheme=scheme) if len(compositions) else [])}
+        out[scheme] = {"generated": shares(superconductor_class(compositions, scheme=scheme) if len(compositions) else [])}
         if training_comps is not None:
-            out[scheme]["training"] = _shares(superconductor_class(training_comps, scheme=scheme))
+            out[scheme]["training"] = shares(superconductor_class(training_comps, scheme=scheme))
     return out
 
 
-def _elements_per_composition(compositions: Compositions, training_comps: Compositions | None) -> dict[str, Any]:
+def elements_per_composition(compositions: Compositions, training_comps: Compositions | None) -> dict[str, Any]:
     def summary(counts: np.ndarray) -> dict[str, float] | None:
         if not len(counts):
             return None
@@ -425,12 +223,12 @@ def _elements_per_composition(compositions: Compositions, training_comps: Compos
     return out
 
 
-def _shares(labels) -> dict[str, float]:
+def shares(labels) -> dict[str, float]:
     labels = pd.Series(np.asarray(labels, dtype=object))
     return {str(k): float(v) for k, v in labels.value_counts(normalize=True).sort_index().items()}
 
 
-def _recovery(distinct_keys: np.ndarray, distinct_fractions: np.ndarray, training: pd.DataFrame | None,
+def recovery(distinct_keys: np.ndarray, distinct_fractions: np.ndarray, training: pd.DataFrame | None,
               training_comps: Compositions | None, superconductors: Compositions, n_samples: int,
               held_out_table: pd.DataFrame | None = None, label: str | None = None,
               condition: str | None = None) -> dict[str, Any]:
@@ -441,7 +239,7 @@ def _recovery(distinct_keys: np.ndarray, distinct_fractions: np.ndarray, trainin
     out: dict[str, Any] = {"definition": DEFINITIONS["recovery"], "n_samples": int(n_samples)}
     if training_comps is None:
         return out | {"value": None, "available": False, "reason": "the run has no training table"}
-    training_keys = _key_set(training)
+    training_keys = key_set(training)
     if held_out_table is not None:
         rows = held_out_table
         if "tc" in rows.columns:
@@ -459,7 +257,7 @@ def _recovery(distinct_keys: np.ndarray, distinct_fractions: np.ndarray, trainin
         out |= {"held_out_set": "SuperCon superconductors of the training classes absent from the training table"}
         wanted = np.isin(superconductor_class(held_comps, scheme="scgan"), classes)
     untrained = np.array([key not in training_keys for key in held_comps.keys()], dtype=bool)
-    first_row = _first_row_per_key(held_comps.keys(), wanted & untrained)
+    first_row = first_row_per_key(held_comps.keys(), wanted & untrained)
     out |= {"classes": classes, "n_held_out": len(first_row)}
     if not first_row:
         return out | {"value": None, "available": False,
@@ -473,14 +271,14 @@ def _recovery(distinct_keys: np.ndarray, distinct_fractions: np.ndarray, trainin
                            "definition": DEFINITIONS["recovery_near"]}}
 
 
-def _training_recovery(distinct_keys: np.ndarray, distinct_fractions: np.ndarray,
+def training_recovery(distinct_keys: np.ndarray, distinct_fractions: np.ndarray,
                        training_comps: Compositions | None, n_samples: int) -> dict[str, Any]:
     """Training compositions regenerated exactly (composition_key) and near (same elements, every
     fraction within RECOVERY_TOLERANCE) among the distinct generated compositions."""
     out: dict[str, Any] = {"definition": DEFINITIONS["recovery_training"], "n_samples": int(n_samples)}
     if training_comps is None:
         return out | {"value": None, "available": False, "reason": "the run has no training table"}
-    first_row = _first_row_per_key(training_comps.keys())
+    first_row = first_row_per_key(training_comps.keys())
     recovered = set(first_row).intersection(map(str, distinct_keys))
     near = near_matched(training_comps.fractions[list(first_row.values())], distinct_fractions, RECOVERY_TOLERANCE)
     return out | {"value": len(recovered) / len(first_row), "available": True, "count": len(recovered),
@@ -488,13 +286,13 @@ def _training_recovery(distinct_keys: np.ndarray, distinct_fractions: np.ndarray
                   "near": {"value": float(near.mean()), "count": int(near.sum()), "tolerance": RECOVERY_TOLERANCE}}
 
 
-def _superconductors(supercon: pd.DataFrame) -> Compositions:
+def superconductors_of(supercon: pd.DataFrame) -> Compositions:
     """The compositions of SuperCon's rows with Tc > 0 (rows that do not parse left out)."""
     known = supercon[pd.to_numeric(supercon["tc"], errors="coerce") > 0]
     return Compositions.parse(known["formula"].astype(str).tolist())[0]
 
 
-def _first_row_per_key(keys, wanted: np.ndarray | None = None) -> dict[str, int]:
+def first_row_per_key(keys, wanted: np.ndarray | None = None) -> dict[str, int]:
     """Each distinct key (among the ``wanted`` rows) -> the row of its first occurrence."""
     first_row: dict[str, int] = {}
     for row, key in enumerate(keys):
@@ -503,15 +301,15 @@ def _first_row_per_key(keys, wanted: np.ndarray | None = None) -> dict[str, int]
     return first_row
 
 
-def _known_share(distinct_keys: np.ndarray, distinct_fractions: np.ndarray, inverse: np.ndarray,
+def known_share(distinct_keys: np.ndarray, distinct_fractions: np.ndarray, inverse: np.ndarray,
                  superconductors: Compositions, training: pd.DataFrame | None) -> dict[str, Any]:
     """Share of decoded samples (``inverse``: each one's distinct composition) that are known
     superconductors (``superconductors``: :func:`_superconductors`), exactly and near; also split by
     whether the matched composition is in the run's training table."""
-    first_row = _first_row_per_key(superconductors.keys())
+    first_row = first_row_per_key(superconductors.keys())
     keys = list(map(str, distinct_keys))
     exact = np.fromiter((k in first_row for k in keys), dtype=bool, count=len(keys))
-    training_keys = _key_set(training)
+    training_keys = key_set(training)
     in_training = np.fromiter((k in training_keys for k in keys), dtype=bool, count=len(keys))
     near = near_matched(distinct_fractions, superconductors.fractions[list(first_row.values())], RECOVERY_TOLERANCE)
     per_sample = lambda hit: int(hit[inverse].sum())  # noqa: E731
@@ -524,36 +322,20 @@ def _known_share(distinct_keys: np.ndarray, distinct_fractions: np.ndarray, inve
                      "tolerance": RECOVERY_TOLERANCE}}
 
 
-def _predictors(run_dir: Path, resolved: dict[str, Any]) -> list[dict[str, Any]]:
-    """The run's saved predictors: name, task, recipe entry (may be empty)."""
-    entries = {p.get("name"): p for p in resolved.get("predictors", []) if isinstance(p, dict)}
-    found = []
-    for name in saved_names(run_dir):
-        _, _, params = saved_component(run_dir / PREDICTORS_DIR / name / "predictor")
-        found.append({"name": name, "task": params.get("task", "regression"), "recipe": entries.get(name, {})})
-    return found
-
-
-def _predict(run_dir: Path, registry, info: dict[str, Any], compositions: Compositions):
-    saved = load_predictor(run_dir, info["name"], registry)
-    X = saved.encoder.encode(compositions) if len(compositions) else None
-    return saved.model, (saved.model.predict(X) if X is not None else np.zeros(0))
-
-
-def _pick(predictors, task: str, wanted: str | None):
-    return next((p for p in predictors if p["task"] == task and wanted in (None, p["name"])), None)
-
-
-def _predicted_superconductor(run_dir, resolved, predictors, registry, wanted, unique_compositions,
-                              inverse, n_decoded) -> dict[str, Any]:
+def predicted_superconductor(classifier: ScoringPredictor | None, unique_compositions: Compositions,
+                             inverse: np.ndarray, n_decoded: int) -> dict[str, Any]:
+    """Share of decoded samples the classifier calls positive, and ScGAN's corrected fraction rho
+    with the classifier's own hold-out rates (``classifier.rates``)."""
     out: dict[str, Any] = {"definition": DEFINITIONS["predicted_superconductor"]}
-    info = _pick(predictors, "classification", wanted)
-    if info is None:
+    if classifier is None:
         return out | {"value": None, "rho": None, "available": False,
                       "reason": "the run has no classification predictor (add one, e.g. target tc with a "
                       "threshold, to estimate the superconducting fraction)"}
-    model, predicted = _predict(run_dir, registry, info, unique_compositions)
-    rates, source = _rates(run_dir, info)
+    info = {"name": classifier.name, "recipe": classifier.recipe}
+    predicted = classifier.predict(unique_compositions)
+    rates = classifier.rates if classifier.rates and classifier.rates.get("tp_rate") is not None else None
+    source = ("the classifier's hold-out split in the run" if rates
+              else "unavailable: the run recorded no hold-out rates for this classifier")
     positive = rates.get("positive_label", 1) if rates else 1
     said = (np.asarray(predicted) == positive)[inverse] if len(inverse) else np.zeros(0, bool)
     p = float(said.mean()) if len(said) else None
@@ -570,21 +352,14 @@ def _predicted_superconductor(run_dir, resolved, predictors, registry, wanted, u
     }
 
 
-def _rates(run_dir: Path, info: dict[str, Any]):
-    """The classifier's hold-out tp/fp rates, stored by the runner in metrics.json."""
-    metrics = _read_json(run_dir / "metrics.json")
-    stored = (metrics.get("predictors", {}).get(info["name"], {}) or {}).get("rates")
-    if stored and stored.get("tp_rate") is not None:
-        return stored, "metrics.json (the runner's hold-out split)"
-    return None, "unavailable: the run stored no hold-out rates for this classifier"
-
-
-def _predicted_tc(run_dir, predictors, registry, wanted, unique_compositions, inverse, training) -> dict[str, Any]:
+def predicted_tc(regressor: ScoringPredictor | None, unique_compositions: Compositions, inverse: np.ndarray,
+                 training: pd.DataFrame | None) -> dict[str, Any]:
+    """Distribution of the regressor's predictions over the decoded samples, beside the training Tc."""
     out: dict[str, Any] = {"definition": DEFINITIONS["predicted_tc"]}
-    info = _pick(predictors, "regression", wanted)
-    if info is None:
+    if regressor is None:
         return out | {"available": False, "reason": "the run has no regression predictor"}
-    _, predicted = _predict(run_dir, registry, info, unique_compositions)
+    info = {"name": regressor.name, "recipe": regressor.recipe}
+    predicted = regressor.predict(unique_compositions)
     values = np.asarray(predicted, dtype=float)[inverse] if len(inverse) else np.zeros(0)
     target = info["recipe"].get("target", "tc")
     train_values = (pd.to_numeric(training[target], errors="coerce").dropna().to_numpy()
@@ -595,14 +370,14 @@ def _predicted_tc(run_dir, predictors, registry, wanted, unique_compositions, in
     edges = np.linspace(low, math.ceil(top / 5.0) * 5.0, 41)
     return out | {
         "available": True, "predictor": info["name"], "target": target,
-        "summary": _summary(finite), "training_summary": _summary(train_values),
+        "summary": summary(finite), "training_summary": summary(train_values),
         "histogram": {"edges": edges.round(4).tolist(),
                       "generated": np.histogram(finite, edges)[0].tolist(),
                       "training": np.histogram(train_values, edges)[0].tolist()},
     }
 
 
-def _summary(values: np.ndarray) -> dict[str, Any]:
+def summary(values: np.ndarray) -> dict[str, Any]:
     if len(values) == 0:
         return {"n": 0}
     q = np.quantile(values, [0.1, 0.5, 0.9])
@@ -610,7 +385,7 @@ def _summary(values: np.ndarray) -> dict[str, Any]:
             "p90": float(q[2]), "max": float(values.max())}
 
 
-def _embedding(generated: np.ndarray, training_comps: Compositions | None, method: str, points: int,
+def embedding(generated: np.ndarray, training_comps: Compositions | None, method: str, points: int,
                seed: int) -> dict[str, Any] | None:
     rng = np.random.default_rng(seed)
     train = np.zeros((0, generated.shape[1])) if training_comps is None else training_comps.fractions
@@ -644,30 +419,3 @@ def _embedding(generated: np.ndarray, training_comps: Compositions | None, metho
         "generated": coords[: len(gen)].tolist(), "training": coords[len(gen):].tolist(),
         "seconds": round(time.perf_counter() - start, 3),
     }
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text()) if path.exists() else {}
-    except json.JSONDecodeError:
-        return {}
-
-
-def _jsonable(value: Any) -> Any:
-    """Plain JSON types; NaN and infinities become None."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [_jsonable(v) for v in value.tolist()]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Path):
-        return str(value)
-    return value
-
-
-__all__ = ["DEFINITIONS", "bayesian_fraction", "classifier_rates", "evaluate_run", "write_evaluation"]

@@ -1,6 +1,6 @@
 """Build the self-contained HTML report of a run directory.
 
-Each section is built from the files a run writes (see :mod:`sc_toolkit.run`); a section whose
+Each section is built from the files a run writes (see :mod:`sc_toolkit.run.directory`); a section whose
 files are missing is left out, and a section that fails to build is replaced by a one-line note,
 so that a report is always written. No network: charts are inline SVG, styles inline, no scripts.
 """
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import tomllib
 from html import escape
 from pathlib import Path
@@ -18,7 +17,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..run import GENERATOR_TRAINING
+from ...chem import SYMBOLS, Compositions
+from ..directory import (
+    ACCEPTED,
+    CANDIDATES,
+    GENERATOR_TRAINING,
+    HISTORY,
+    MANIFEST,
+    METRICS,
+    RECIPE,
+    REPORT,
+    RESOLVED,
+    TRAINING,
+    RunDir,
+)
 from .svg import Chart
 
 #: Section ids, in page order (tests and the rendering check look for them).
@@ -40,15 +52,10 @@ code{background:#f4f4f4;padding:0 3px}
 """
 
 
-def write_report(run_dir: str | Path, *, top: int | None = None) -> Path:
-    """Write ``run_dir/report.html`` (atomically) and return its path; never fails on missing pieces."""
-    run_dir = Path(run_dir)
-    html = build_report(run_dir, top=top)
-    path = run_dir / "report.html"
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+def write_report(run_dir: RunDir | str | Path, *, top: int | None = None) -> Path:
+    """Write the run's ``report.html`` (atomically) and return its path; never fails on missing pieces."""
+    run_dir = run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir)
+    return run_dir.write_text(REPORT, build_report(run_dir.path, top=top))
 
 
 def build_report(run_dir: str | Path, *, top: int | None = None) -> str:
@@ -113,15 +120,15 @@ class _RunFiles:
     def training(self) -> pd.DataFrame | None:
         """The rows the generator learned from, else the run's training table."""
         table = self.table(GENERATOR_TRAINING)
-        return table if table is not None else self.table("training.parquet")
+        return table if table is not None else self.table(TRAINING)
 
     @property
     def recipe(self) -> dict[str, Any]:
-        return self.toml("resolved.toml") or self.toml("recipe.toml") or {}
+        return self.toml(RESOLVED) or self.toml(RECIPE) or {}
 
     @property
     def metrics(self) -> dict[str, Any]:
-        return self.json("metrics.json") or {}
+        return self.json(METRICS) or {}
 
     @property
     def evaluation(self) -> dict[str, Any]:
@@ -171,8 +178,6 @@ def _ref(entry: dict[str, Any] | None) -> str:
 
 
 def _fractions(formulas) -> np.ndarray | None:
-    from ..chem import Compositions
-
     formulas = [str(f) for f in formulas if isinstance(f, str) and f]
     if not formulas:
         return None
@@ -183,7 +188,7 @@ def _fractions(formulas) -> np.ndarray | None:
 
 
 def _summary(d: _RunFiles) -> str:
-    manifest = d.json("manifest.json") or {}
+    manifest = d.json(MANIFEST) or {}
     recipe = d.recipe
     rows: list[tuple[str, Any]] = [("directory", str(d.run_dir))]
     run = recipe.get("run", {})
@@ -234,15 +239,15 @@ def _recipe(d: _RunFiles) -> str:
         r = recipe["rank"]
         rows.append(("rank", f"by {r.get('by')} ({'descending' if r.get('descending', True) else 'ascending'}), "
                      f"top {r.get('top')}"))
-    text = (d.run_dir / "resolved.toml")
+    text = (d.run_dir / RESOLVED)
     out = _kv_table(rows)
     if text.exists():
-        out += f"<details><summary>resolved.toml</summary><pre>{escape(text.read_text())}</pre></details>"
+        out += f"<details><summary>{RESOLVED}</summary><pre>{escape(text.read_text())}</pre></details>"
     return out
 
 
 def _losses(d: _RunFiles) -> str:
-    history = d.json("history.json") or {}
+    history = d.json(HISTORY) or {}
     out = []
     for component, rows in history.items():
         if not isinstance(rows, list) or not rows or not isinstance(rows[0], dict):
@@ -269,8 +274,8 @@ def _regression_target(d: _RunFiles) -> tuple[str | None, str]:
 def _tc(d: _RunFiles) -> str:
     name, target = _regression_target(d)
     training = d.training
-    accepted = d.table("accepted.csv")
-    candidates = d.table("candidates.parquet")
+    accepted = d.table(ACCEPTED)
+    candidates = d.table(CANDIDATES)
     evaluation = (d.evaluation.get("metrics") or {}).get("predicted_tc") or {}
     series: list[tuple[str, np.ndarray | None, list[float] | None]] = []
     train_values = None
@@ -349,8 +354,6 @@ def _position(z: int) -> tuple[int, int]:
 
 
 def _periodic(shares: np.ndarray, title: str) -> str:
-    from ..chem import SYMBOLS
-
     top = float(shares.max()) if len(shares) and shares.max() > 0 else 1.0
     cells = []
     for z, symbol in enumerate(SYMBOLS, start=1):
@@ -370,10 +373,10 @@ def _elements(d: _RunFiles) -> str:
     training = d.training
     if training is not None and "formula" in training.columns:
         sets.append(("training compositions", training["formula"]))
-    candidates = d.table("candidates.parquet")
+    candidates = d.table(CANDIDATES)
     if candidates is not None and "formula" in candidates.columns:
         sets.append(("generated candidates (all decoded samples of the run)", candidates["formula"]))
-    accepted = d.table("accepted.csv")
+    accepted = d.table(ACCEPTED)
     if accepted is not None and "formula" in accepted.columns and len(accepted):
         sets.append(("accepted candidates", accepted["formula"]))
     out = []
@@ -387,7 +390,7 @@ def _elements(d: _RunFiles) -> str:
 
 
 def _candidates(d: _RunFiles, top: int | None) -> str:
-    accepted = d.table("accepted.csv")
+    accepted = d.table(ACCEPTED)
     if accepted is None:
         return ""
     if top is None:

@@ -1,0 +1,166 @@
+"""The Python entry points to runs: :func:`run_recipe`, :func:`resume_run`, :func:`open_run` and
+:class:`Run` (exported by :mod:`sc_toolkit`; the command line calls the same functions)::
+
+    import sc_toolkit
+    run = sc_toolkit.run_recipe("recipes/supercon_tc.toml", {"run.seed": 1}, quick=True)
+    run.candidates            # accepted candidates, ranked (a DataFrame; None without screening)
+    run.metrics["predictors"]  # hold-out metrics beside baselines
+    run.predict(["YBa2Cu3O7", "MgB2"])
+    same = sc_toolkit.open_run(run.path)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from rich.console import Console
+
+from ..errors import UserError
+from ..plan import Plan, make_plan
+from ..recipe import apply_overrides, read_recipe, set_dotted
+from ..registry import Registry, default_registry
+from .directory import ACCEPTED, CANDIDATES, INVOCATION, RECIPE, RunDir
+from .evaluate import evaluate_run, write_evaluation
+from .predict import predict_materials
+from .report import write_report
+from .runner import RunResult, execute, start_run
+
+#: Overrides as the command line gives them ("key=value" strings) or as a mapping of dotted keys.
+Overrides = Sequence[str] | Mapping[str, Any] | None
+
+
+def plan_recipe(recipe: str | Path, overrides: Overrides = None, *, quick: bool = False,
+                registry: Registry | None = None) -> Plan:
+    """Read, override and validate a recipe whole (RecipeError listing every problem); trains nothing."""
+    raw = read_recipe(recipe)
+    if isinstance(overrides, Mapping):
+        for key, value in overrides.items():
+            set_dotted(raw, key, value)
+    else:
+        raw = apply_overrides(raw, list(overrides or []))
+    return make_plan(raw, registry or default_registry(), quick=quick, source=str(recipe))
+
+
+class Run:
+    """A run directory and what it holds: candidates, metrics, saved models.
+
+    Tables are read from the directory on first use (or handed over by :func:`run_recipe`)."""
+
+    def __init__(self, run_dir: RunDir, *, registry: Registry | None = None, result: RunResult | None = None,
+                 plan: Plan | None = None):
+        self.run_dir = run_dir
+        self.plan = plan
+        self._registry = registry
+        self._result = result
+
+    def __repr__(self) -> str:
+        return f"Run({str(self.path)!r})"
+
+    @property
+    def path(self) -> Path:
+        return self.run_dir.path
+
+    @property
+    def registry(self) -> Registry:
+        if self._registry is None:
+            self._registry = default_registry()
+        return self._registry
+
+    @property
+    def finished(self) -> bool:
+        return self.run_dir.is_finished
+
+    @property
+    def candidates(self) -> pd.DataFrame | None:
+        """The accepted candidates, ranked (None when the recipe screens no candidates)."""
+        if self._result is not None and self._result.accepted is not None:
+            return self._result.accepted
+        return self.run_dir.read_table(ACCEPTED)
+
+    @property
+    def all_candidates(self) -> pd.DataFrame | None:
+        """Every candidate, with ``rejected_by`` naming the filter that rejected it ('' if accepted)."""
+        if self._result is not None and self._result.candidates is not None:
+            return self._result.candidates
+        return self.run_dir.read_table(CANDIDATES)
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        """Hold-out metrics beside baselines, filter counts, the generator evaluation."""
+        return self._result.metrics if self._result is not None else self.run_dir.metrics
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        """Versions, seed, device, git commit, per-step timings and row counts."""
+        return self.run_dir.manifest
+
+    def predict(self, materials: Sequence[str] | pd.DataFrame, predictors: Sequence[str] | None = None) -> pd.DataFrame:
+        """Predictions of the run's saved predictors for formulas (or a table with a 'formula' or
+        'cif' column); a row that cannot be read gets its reason in 'error' and missing predictions."""
+        table = materials if isinstance(materials, pd.DataFrame) else pd.DataFrame({"formula": list(materials)})
+        return predict_materials(self.run_dir, table, self.registry, list(predictors) if predictors else None)
+
+    def evaluate(self, n_samples: int = 100_000, *, save: bool = True, **options: Any) -> dict[str, Any]:
+        """The generator papers' metrics on ``n_samples`` fresh samples of the run's generator
+        (options as :func:`~sc_toolkit.run.evaluate.evaluate_generator`: seed, embedding, classifier, ...); stored with the run's
+        metrics when ``save``."""
+        result = evaluate_run(self.run_dir, self.registry, n_samples=n_samples, **options)
+        if save:
+            write_evaluation(self.run_dir, result)
+        return result
+
+    def report(self) -> Path:
+        """(Re)write the run's self-contained report.html and return its path."""
+        return write_report(self.run_dir)
+
+
+def run_recipe(recipe: str | Path, overrides: Overrides = None, *, quick: bool = False,
+               registry: Registry | None = None, console: Console | None = None,
+               on_start: Callable[[RunDir, Plan], None] | None = None, allow_modified_data: bool = False) -> Run:
+    """Run a recipe in a new run directory and return the :class:`Run`.
+
+    ``overrides``: "key=value" strings as ``--set`` takes them, or a mapping of dotted keys to values
+    (``{"run.seed": 1}``). ``quick``: the same steps on a small slice. Progress goes to ``console``
+    (default: standard error); ``on_start`` is called with the new run directory and the plan before
+    the first step. A dataset file whose sha256 is not the catalog's stops the run, unless
+    ``allow_modified_data`` (for data edited on purpose; recorded in the manifest)."""
+    registry = registry or default_registry()
+    plan = plan_recipe(recipe, overrides, quick=quick, registry=registry)
+    invocation = {"overrides": _as_strings(overrides), "quick": quick, "allow_modified_data": allow_modified_data}
+    run_dir = start_run(plan, Path(recipe).read_text(encoding="utf-8"), invocation)
+    if on_start is not None:
+        on_start(run_dir, plan)
+    result = execute(plan, registry, run_dir, console=console, allow_modified_data=allow_modified_data)
+    return Run(run_dir, registry=registry, result=result, plan=plan)
+
+
+def resume_run(path: str | Path, *, registry: Registry | None = None, console: Console | None = None) -> Run:
+    """Continue a run that stopped: finished steps are loaded, training resumes from its checkpoint."""
+    run_dir = RunDir(path)
+    if not run_dir.has(INVOCATION):
+        raise UserError(f"{path} is not a run directory (no {INVOCATION})", hint="give a directory that `sctk run` created")
+    if run_dir.is_finished:
+        raise UserError(f"{path} finished already; resuming would change nothing", hint="start a new run with `sctk run`")
+    registry = registry or default_registry()
+    settings = run_dir.read_json(INVOCATION)
+    plan = plan_recipe(run_dir.file(RECIPE), settings.get("overrides", []), quick=settings.get("quick", False),
+                       registry=registry)
+    result = execute(plan, registry, run_dir, console=console,
+                     allow_modified_data=settings.get("allow_modified_data", False))
+    return Run(run_dir, registry=registry, result=result, plan=plan)
+
+
+def open_run(path: str | Path, *, registry: Registry | None = None) -> Run:
+    """The run in ``path`` (a directory `sctk run` or :func:`run_recipe` created)."""
+    return Run(RunDir.existing(path), registry=registry)
+
+
+def _as_strings(overrides: Overrides) -> list[str]:
+    """Overrides as `--set` strings, so that a resumed run replays them the same way."""
+    if isinstance(overrides, Mapping):
+        return [f"{key}={json.dumps(value)}" for key, value in overrides.items()]
+    return list(overrides or [])
