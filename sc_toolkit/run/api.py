@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -21,7 +22,7 @@ from rich.console import Console
 
 from ..errors import UserError
 from ..plan import Plan, make_plan
-from ..recipe import apply_overrides, read_recipe, set_dotted
+from ..recipe import apply_overrides, dumps_toml, read_recipe, set_dotted
 from ..registry import Registry, default_registry
 from .directory import ACCEPTED, CANDIDATES, INVOCATION, RECIPE, RunDir
 from .evaluate import evaluate_run, write_evaluation
@@ -29,20 +30,24 @@ from .predict import predict_materials
 from .report import write_report
 from .runner import RunResult, execute, start_run
 
+#: A recipe file, or the recipe itself as a mapping (the parsed TOML).
+Recipe = str | Path | Mapping[str, Any]
 #: Overrides as the command line gives them ("key=value" strings) or as a mapping of dotted keys.
 Overrides = Sequence[str] | Mapping[str, Any] | None
 
 
-def plan_recipe(recipe: str | Path, overrides: Overrides = None, *, quick: bool = False,
+def plan_recipe(recipe: Recipe, overrides: Overrides = None, *, quick: bool = False,
                 registry: Registry | None = None) -> Plan:
-    """Read, override and validate a recipe whole (RecipeError listing every problem); trains nothing."""
-    raw = read_recipe(recipe)
+    """Read (or copy, when given as a mapping), override and validate a recipe whole (RecipeError
+    listing every problem); trains nothing."""
+    raw = copy.deepcopy(dict(recipe)) if isinstance(recipe, Mapping) else read_recipe(recipe)
     if isinstance(overrides, Mapping):
         for key, value in overrides.items():
             set_dotted(raw, key, value)
     else:
         raw = apply_overrides(raw, list(overrides or []))
-    return make_plan(raw, registry or default_registry(), quick=quick, source=str(recipe))
+    source = "recipe given as a mapping" if isinstance(recipe, Mapping) else str(recipe)
+    return make_plan(raw, registry or default_registry(), quick=quick, source=source)
 
 
 class Run:
@@ -118,10 +123,10 @@ class Run:
         return write_report(self.run_dir)
 
 
-def run_recipe(recipe: str | Path, overrides: Overrides = None, *, quick: bool = False,
+def run_recipe(recipe: Recipe, overrides: Overrides = None, *, quick: bool = False,
                registry: Registry | None = None, console: Console | None = None,
                on_start: Callable[[RunDir, Plan], None] | None = None, allow_modified_data: bool = False) -> Run:
-    """Run a recipe in a new run directory and return the :class:`Run`.
+    """Run a recipe (a TOML file, or its parsed mapping) in a new run directory and return the :class:`Run`.
 
     ``overrides``: "key=value" strings as ``--set`` takes them, or a mapping of dotted keys to values
     (``{"run.seed": 1}``). ``quick``: the same steps on a small slice. Progress goes to ``console``
@@ -131,7 +136,8 @@ def run_recipe(recipe: str | Path, overrides: Overrides = None, *, quick: bool =
     registry = registry or default_registry()
     plan = plan_recipe(recipe, overrides, quick=quick, registry=registry)
     invocation = {"overrides": _as_strings(overrides), "quick": quick, "allow_modified_data": allow_modified_data}
-    run_dir = start_run(plan, Path(recipe).read_text(encoding="utf-8"), invocation)
+    text = dumps_toml(dict(recipe)) if isinstance(recipe, Mapping) else Path(recipe).read_text(encoding="utf-8")
+    run_dir = start_run(plan, text, invocation)
     if on_start is not None:
         on_start(run_dir, plan)
     result = execute(plan, registry, run_dir, console=console, allow_modified_data=allow_modified_data)
