@@ -25,19 +25,16 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.model_selection import GroupKFold
 
-from sc_toolkit.metrics import group_holdout
-from sc_toolkit.registry import default_registry
+from sc_toolkit import group_holdout, load_dataset, load_registry
 
-REGISTRY = default_registry()
+REGISTRY = load_registry()
 FEATURE_SETS = ("fractions", "magpie", "magpie+fractions", "magpie+fractions+hamidieh", "magpie+fractions+valence",
                 "magpie+fractions+hamidieh+valence")
 
 
 def load_table(name: str):
-    """``sc_toolkit.data.load(name).table`` (``uci-superconductivity`` or ``supercon``)."""
-    from sc_toolkit.data import load
-
-    return load(name).table.reset_index(drop=True)
+    """The registered dataset ``name`` as a table (``uci-superconductivity`` or ``supercon``)."""
+    return load_dataset(REGISTRY.dataset(name)).table.reset_index(drop=True)
 
 
 def features(table, kind: str) -> np.ndarray:

@@ -4,7 +4,7 @@ them, beside the same model's in-distribution figure on the same rows.
 In-distribution: K-fold CV grouped by ``composition_key`` over all rows; the metrics are taken on
 the out-of-fold predictions of the held-out class's rows only. Out-of-class: the model is trained on
 every row not of that class and predicts all rows of the class. Classes are ``class`` of
-``sc_toolkit.data.load(...)`` (scheme "scgan": cuprate = Cu and O present; iron-based = Fe with a
+``sc_toolkit.load_dataset(...)`` (scheme "scgan": cuprate = Cu and O present; iron-based = Fe with a
 pnictogen/chalcogen partner; other). Regression of Tc (MAE, RMSE, R2) and the Tc > 10 K classifier
 (accuracy, ROC-AUC) use one fixed model, not tuned here: LightGBM from the sctk registry
 (num_leaves 63, min_child_samples 5, learning_rate 0.1, colsample 0.5, 400 rounds, n_models 1,
@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from composition_common import REGISTRY, features, grouped_folds, load_average, load_table, versions  # noqa: E402
-from sc_toolkit.metrics import regression_metrics, roc_auc  # noqa: E402
+from sc_toolkit import regression_metrics, roc_auc  # noqa: E402
 
 DATASETS = {"supercon": "supercon", "uci": "uci-superconductivity"}
 CLASSES = ("iron-based", "cuprate")

@@ -1,6 +1,6 @@
 """SuperCon (Stanev 2018 table): Tc > 10 K classifier, K-fold CV grouped by reduced composition.
 
-The table is ``sc_toolkit.data.load("supercon")``: 15,796 rows, 15,794 composition keys in this
+The table is ``sc_toolkit.load_dataset`` of ``supercon``: 15,796 rows, 15,794 composition keys in this
 checkout. ``--population tc-reported`` (default) keeps the 11,935 rows with a reported Tc, the
 population of Stanev's classifier (his abstract: "the 12,000+ known superconductors ... are first
 divided into two classes based on their Tc values, above and below 10 K"); ``--population all``
@@ -49,7 +49,7 @@ from composition_common import (  # noqa: E402
     tuned_ensemble,
     versions,
 )
-from sc_toolkit.metrics import roc_auc  # noqa: E402
+from sc_toolkit import roc_auc  # noqa: E402
 
 THRESHOLD_K = 10.0
 POPULATIONS = ("all", "tc-reported")

@@ -46,7 +46,7 @@ from composition_common import (  # noqa: E402
     tuned_ensemble,
     versions,
 )
-from sc_toolkit.metrics import regression_metrics  # noqa: E402
+from sc_toolkit import regression_metrics  # noqa: E402
 
 REFERENCES = [  # (label, RMSE, MAE, R2); None where not reported
     ("Hamidieh 2018, XGBoost, 81 features, random split", 9.5, None, 0.92),

@@ -35,8 +35,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from composition_common import features, grouped_folds, load_average, load_table, versions  # noqa: E402
 
-from sc_toolkit.chem import SYMBOLS, Compositions  # noqa: E402
-from sc_toolkit.metrics import regression_metrics  # noqa: E402
+from sc_toolkit import SYMBOLS, Compositions  # noqa: E402
+from sc_toolkit import regression_metrics  # noqa: E402
 
 LIGHTGBM = dict(objective="regression", learning_rate=0.05, num_leaves=63, min_child_samples=5, colsample_bytree=0.5,
                 subsample=0.8, subsample_freq=1, n_estimators=1200, verbose=-1, n_jobs=1, random_state=0)

@@ -14,10 +14,8 @@ Issue target: the whole pipeline for 100,000 samples in 60 s or less on this CPU
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
-import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +30,7 @@ def main() -> None:
     parser.add_argument("--score-all", action="store_true", help="also score every decoded sample")
     args = parser.parse_args()
 
-    from sc_toolkit.registry import default_registry
+    import sc_toolkit
 
     times: dict[str, float] = {}
     start = time.perf_counter()
@@ -43,21 +41,14 @@ def main() -> None:
         print(f"{name:<28} {times[name]:8.2f} s", flush=True)
         return now
 
-    run_dir = args.run_dir
-    recipe = tomllib.loads((run_dir / "resolved.toml").read_text())
-    registry = default_registry()
-
-    def load(kind: str, directory: Path):
-        name = json.loads((directory / "component.json").read_text())["name"]
-        return registry.get(kind, name).load(directory)
+    run = sc_toolkit.open_run(args.run_dir)
+    recipe, registry = run.recipe, run.registry
 
     t = time.perf_counter()
-    generator = load("generator", run_dir / "models/generator/generator")
-    encoder = load("encoder", run_dir / "models/generator/encoder")
-    predictor_dirs = sorted(p for p in (run_dir / "models/predictors").glob("*") if (p / "predictor").is_dir())
-    p_encoder = load("encoder", predictor_dirs[0] / "encoder") if predictor_dirs else None
-    p_model = load("predictor", predictor_dirs[0] / "predictor") if predictor_dirs else None
-    training = pd.read_parquet(run_dir / "training.parquet")
+    generator, encoder = run.generator
+    first = run.predictor(run.predictor_names[0]) if run.predictor_names else None
+    p_encoder, p_model = (first.encoder, first.model) if first else (None, None)
+    training = run.training
     t = lap("load models + training", t)
 
     n = args.n_samples

@@ -6,7 +6,7 @@
 Data: ``supercon`` (Stanev 2018 as cleaned by the loader), Tc > 0, ``class == "cuprate"``. Each model
 is trained with the short ("quick-ish") settings in ``MODELS`` below on one torch thread (the shared
 2-core CPU), then draws ``--n-samples`` samples (seed 0), which are decoded by the model's encoder.
-Per model it prints, with the registered filters of ``sc_toolkit.registry.default_registry()``:
+Per model it prints, with the registered filters of ``sc_toolkit.load_registry()``:
 
 - decoded: share of samples that decode to a formula (not empty);
 - Cu+O: share of the decoded samples that hold Cu and O (did the model learn cuprate chemistry?);
@@ -33,9 +33,9 @@ import pandas as pd
 
 import torch  # noqa: E402
 
-from sc_toolkit.registry import default_registry  # noqa: E402
+from sc_toolkit import load_dataset, load_registry  # noqa: E402
 
-REGISTRY = default_registry()
+REGISTRY = load_registry()
 
 #: name -> (generator, generator params, encoder, encoder params, label column or None)
 MODELS = {
@@ -52,9 +52,7 @@ REFERENCES = {"ScGAN (Tables II/III)": "novel 98.9-99.7 %, unique 58.7-96.8 %",
 
 
 def cuprates() -> pd.DataFrame:
-    from sc_toolkit.data import load
-
-    table = load("supercon").table
+    table = load_dataset(REGISTRY.dataset("supercon")).table
     table = table[(table["tc"] > 0) & (table["class"] == "cuprate")].reset_index(drop=True)
     return table
 

@@ -4,8 +4,6 @@
         [--models wgan-gp,vae,diffusion,scgan,lim-wgan] [--classes cuprate,iron-based,other] \\
         [--epochs N] [--params JSON] [--init-from RUN] [--n-samples 100000] [--holdout 0.1] \\
         [--predictors-from RUN_DIR] [--output-dir DIR]
-    .venv/bin/python benchmarks/generators_per_class.py \
-        --reevaluate RUN_DIR... --amount-step 0.05
     .venv/bin/python benchmarks/generators_per_class.py --evaluate RUN_DIR...
 
 Everything goes through recipes, the way a user would run it: for each model and class a recipe is
@@ -28,10 +26,9 @@ superconductors, exactly and near (the per-sample reading), the mean number of e
 generated / training composition, and the share of samples / training rows that are one element.
 The papers' figures are printed beneath.
 
-``--reevaluate`` takes runs this script made with an ``element-fractions`` generator, copies each to
-``<run>-step<amount_step>`` with the encoder's ``amount_step`` set, and evaluates the copy: the same
-trained generator, its samples decoded onto that grid of amounts. ``--evaluate`` evaluates runs this
-script made again, as they are (after a change of the evaluation's definitions).
+``--evaluate`` evaluates runs this script made again, as they are (after a change of the evaluation's
+definitions). Everything goes through the declared Python API (``sc_toolkit.run_recipe``,
+``sc_toolkit.open_run``).
 """
 
 from __future__ import annotations
@@ -39,18 +36,14 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import shutil
 import time
 import tomllib
 from pathlib import Path
 
 import pandas as pd
 
-from sc_toolkit.evaluate import evaluate_run, write_evaluation  # noqa: E402
-from sc_toolkit.plan import make_plan  # noqa: E402
-from sc_toolkit.recipe import dumps_toml  # noqa: E402
-from sc_toolkit.registry import default_registry  # noqa: E402
-from sc_toolkit.runner import execute, start_run  # noqa: E402
+import sc_toolkit  # noqa: E402
+from sc_toolkit import load_registry  # noqa: E402
 
 RECIPES = Path(__file__).parents[1] / "recipes"
 #: model -> shipped recipe whose [generator] section defines it
@@ -100,27 +93,24 @@ def generator_recipe(model: str, cls: str | None, args, predictors_from: Path) -
 
 
 def run_recipe(raw: dict, registry) -> Path:
-    plan = make_plan(raw, registry)
-    directory = start_run(plan, dumps_toml(raw))
-    execute(plan, registry, directory)
-    return directory
+    return sc_toolkit.run_recipe(raw, registry=registry).path
 
 
 def row(model: str, cls: str, run_dir: Path, args, registry, condition: str | None = None) -> dict:
-    result = evaluate_run(run_dir, n_samples=args.n_samples, registry=registry, embedding="none",
-                          classifier="superconductor", regressor="tc", condition=condition)
-    if condition is None:  # one evaluation per run; a conditional run is evaluated once per class
-        write_evaluation(run_dir, result)
+    run = sc_toolkit.open_run(run_dir, registry=registry)
+    # one evaluation stored per run; a conditional run is evaluated once per class
+    result = run.evaluate(args.n_samples, save=condition is None, embedding="none", classifier="superconductor",
+                          regressor="tc", condition=condition)
     m = result["metrics"]
-    steps = {s["step"]: s["seconds"] for s in json.loads((run_dir / "manifest.json").read_text())["steps"]}
+    steps = {s["step"]: s["seconds"] for s in run.manifest["steps"]}
     scheme = "lim" if cls == "both" else "scgan"  # "both" (cuprate and iron-based) is Lim's fourth class
     in_class = m["class_distribution"][scheme]["generated"].get(cls, 0.0)
     ps = m["predicted_superconductor"]
     rec = m["recovery"]
     elements = m["elements_per_composition"]
     pct = lambda v: None if v is None else round(100 * v, 2)  # noqa: E731
-    n_rows = len(pd.read_parquet(run_dir / "generator_training.parquet"))
-    epochs = tomllib.loads((run_dir / "resolved.toml").read_text())["generator"]["params"].get("epochs")
+    n_rows = len(run.generator_training)
+    epochs = run.recipe["generator"]["params"].get("epochs")
     return {
         "model": model, "class": cls, "train rows": n_rows, "held out": rec.get("n_held_out"), "epochs": epochs,
         "train s": round(steps["train generator"], 1),
@@ -146,21 +136,6 @@ def model_and_class(run_dir: Path) -> tuple[str, str]:
     """(model, class) from the name of a run this script made: ``<model>_<class>-<date>-<time>``."""
     model, cls = run_dir.name.rsplit("-", 2)[0].split("_", 1)
     return model, cls
-
-
-def reevaluate(run_dirs: list[Path], step: float, args, registry) -> list[dict]:
-    rows = []
-    for run_dir in run_dirs:
-        copy_dir = run_dir.with_name(f"{run_dir.name}-step{step}")
-        shutil.copytree(run_dir, copy_dir)
-        header_path = copy_dir / "models" / "generator" / "encoder" / "component.json"
-        header = json.loads(header_path.read_text())
-        header["params"]["amount_step"] = step
-        header_path.write_text(json.dumps(header, indent=2))
-        model, cls = model_and_class(run_dir)
-        rows.append(row(f"{model} (step {step})", cls, copy_dir, args, registry))
-        print(pd.DataFrame(rows[-1:]).to_string(index=False), flush=True)
-    return rows
 
 
 def evaluate_again(run_dirs: list[Path], args, registry) -> list[dict]:
@@ -190,17 +165,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--predictors-from", type=Path, default=None)
     parser.add_argument("--output-dir", type=Path, default=Path("runs/generators_per_class"))
-    parser.add_argument("--reevaluate", type=Path, nargs="*", help="runs of this script to decode again")
-    parser.add_argument("--amount-step", type=float, default=0.05)
     parser.add_argument("--evaluate", type=Path, nargs="*", help="runs of this script to evaluate again, as they are")
     args = parser.parse_args()
     import torch
 
     torch.set_num_threads(1)
-    registry = default_registry()
-    if args.reevaluate:
-        print_table(reevaluate(args.reevaluate, args.amount_step, args, registry))
-        return
+    registry = load_registry()
     if args.evaluate:
         print_table(evaluate_again(args.evaluate, args, registry))
         return

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sc_toolkit.chem import N_ELEMENTS, Compositions, atomic_number
+from sc_toolkit import N_ELEMENTS, Compositions, atomic_number
 from sctk_composition import Magpie
 
 DATA_DIR = Path(os.environ["SCTK_DATA_DIR"])

@@ -22,7 +22,7 @@ import numpy as np
 def main() -> None:
     import torch
 
-    from sc_toolkit.registry import default_registry
+    import sc_toolkit
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path)
@@ -30,9 +30,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    registry, saved = default_registry(), args.run / "models" / "generator"
-    generator = registry.get("generator", "wgan-gp").load(saved / "generator")
-    encoder = registry.get("encoder", "scgan-onehot").load(saved / "encoder")
+    generator, encoder = sc_toolkit.open_run(args.run).generator
     X = generator.sample(args.n_samples, random_state=args.seed).reshape(-1, *encoder.shape)
     level_mass = 1 - X[..., 0] / np.maximum(X.sum(axis=2), 1e-12)
     decoded = X.argmax(axis=2) > 0

@@ -59,14 +59,13 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    from sc_toolkit.data import load
-    from sc_toolkit import resolve_device
+    from sc_toolkit import load_dataset, load_registry, resolve_device
     from sctk_crystal.alpha2f import Alpha2FEnsemble
     from sctk_crystal.graphs import CrystalGraph
 
     device = resolve_device(args.device)
     started = time.time()
-    table = load("jarvis-supercon").table.reset_index(drop=True)
+    table = load_dataset(load_registry().dataset("jarvis-supercon")).table.reset_index(drop=True)
     encoder = CrystalGraph(cutoff=4.0, node_features="mass-weighted")
     t0 = time.time()
     graphs = encoder.encode(table)

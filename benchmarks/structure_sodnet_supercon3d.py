@@ -55,15 +55,13 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    from sc_toolkit.data import load
-    from sc_toolkit import resolve_device
-    from sc_toolkit.registry import default_registry
+    from sc_toolkit import load_dataset, load_registry, resolve_device
     from sctk_crystal.graphs import CrystalGraph
     from sctk_crystal.sodnet import SODNet
 
     device = resolve_device(args.device)
     started = time.time()
-    table = load("supercon3d").table.sort_values("cif_file").reset_index(drop=True)
+    table = load_dataset(load_registry().dataset("supercon3d")).table.sort_values("cif_file").reset_index(drop=True)
     order = np.random.default_rng(args.seed).permutation(len(table))
     folds = np.array_split(order, args.n_splits)
     graph_params = {**({"cutoff": 5.0, "max_neighbors": 12} if args.small else {}), **json.loads(args.graph)}
@@ -73,7 +71,7 @@ def main() -> None:
     t0 = time.time()
     graphs = encoder.encode(table)
     encode_s = time.time() - t0
-    registry = default_registry()
+    registry = load_registry()
     magpie = registry.get("encoder", "magpie")()
     features = magpie.fit(table["formula"]).encode(table["formula"])
     lightgbm = registry.get("predictor", "lightgbm")

@@ -17,7 +17,7 @@ ROOT = Path(__file__).parents[1]
 
 #: Source trees held to the declared API (glob patterns of folders, relative to the repository).
 #: Add a folder here to hold its Python files to the same line.
-CHECKED_ROOTS = ("plugins/*/src", "plugins/*/benchmarks")
+CHECKED_ROOTS = ("plugins/*/src", "plugins/*/benchmarks", "benchmarks")
 
 #: Modules of the core that checked files may import besides the names in ``sc_toolkit.__all__``.
 ALLOWED_MODULES = frozenset({"sc_toolkit.testing"})

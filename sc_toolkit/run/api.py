@@ -20,13 +20,14 @@ from typing import Any
 import pandas as pd
 from rich.console import Console
 
+from ..components import Encoder, Generator
 from ..errors import UserError
 from ..plan import Plan, make_plan
 from ..recipe import apply_overrides, dumps_toml, read_recipe, set_dotted
 from ..registry import Registry, default_registry
-from .directory import ACCEPTED, CANDIDATES, INVOCATION, RECIPE, RunDir
+from .directory import ACCEPTED, CANDIDATES, GENERATOR, GENERATOR_TRAINING, INVOCATION, RECIPE, TRAINING, RunDir
 from .evaluate import evaluate_run, write_evaluation
-from .predict import predict_materials
+from .predict import SavedPredictor, load_predictor, predict_materials
 from .report import write_report
 from .runner import RunResult, execute, start_run
 
@@ -102,6 +103,38 @@ class Run:
     def manifest(self) -> dict[str, Any]:
         """Versions, seed, device, git commit, per-step timings and row counts."""
         return self.run_dir.manifest
+
+    @property
+    def recipe(self) -> dict[str, Any]:
+        """The resolved recipe: every parameter the run used."""
+        return self.run_dir.recipe
+
+    @property
+    def training(self) -> pd.DataFrame | None:
+        """The training table after the data filters."""
+        return self.run_dir.read_table(TRAINING)
+
+    @property
+    def generator_training(self) -> pd.DataFrame | None:
+        """The rows the run's generator learned from (None without a generator)."""
+        return self.run_dir.read_table(GENERATOR_TRAINING)
+
+    @property
+    def generator(self) -> tuple[Generator, Encoder]:
+        """The run's fitted generator and the encoder whose space it samples (decode with the encoder)."""
+        if not self.run_dir.has_component(f"{GENERATOR}/generator"):
+            raise UserError(f"{self.path} holds no saved generator", hint="give a run whose recipe has a [generator]")
+        return (self.run_dir.load_component(f"{GENERATOR}/generator", "generator", self.registry),
+                self.run_dir.load_component(f"{GENERATOR}/encoder", "encoder", self.registry))
+
+    @property
+    def predictor_names(self) -> list[str]:
+        """Names of the predictors saved in the run."""
+        return self.run_dir.predictor_names()
+
+    def predictor(self, name: str) -> SavedPredictor:
+        """The saved predictor ``name``: its fitted encoder and model (``.encoder``, ``.model``)."""
+        return load_predictor(self.run_dir, name, self.registry)
 
     def predict(self, materials: Sequence[str] | pd.DataFrame, predictors: Sequence[str] | None = None) -> pd.DataFrame:
         """Predictions of the run's saved predictors for formulas (or a table with a 'formula' or
