@@ -46,6 +46,8 @@ _LAZY = {
     "Run": ("sc_toolkit.run.api", "Run"),
     "load_registry": ("sc_toolkit.registry", "default_registry"),
     "load_dataset": ("sc_toolkit.data", "load"),
+    "Dataset": ("sc_toolkit.data", "Dataset"),
+    "DataFile": ("sc_toolkit.data", "DataFile"),
 }
 
 
@@ -67,6 +69,8 @@ __all__ = [
     "Component",
     "Compositions",
     "DataError",
+    "DataFile",
+    "Dataset",
     "Encoder",
     "Filter",
     "FormulaError",

@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
+from .run.directory import COMPONENT_FILE
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -102,11 +104,11 @@ class Component(ABC):
         return {}
 
     def save(self, directory: str | Path) -> Path:
-        """Write ``component.json`` (kind, name, params) and the fitted state into ``directory``."""
+        """Write the header file (``COMPONENT_FILE``: kind, name, params) and the fitted state into ``directory``."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         header = {"kind": self.kind, "name": self.name, "params": self.params.model_dump(mode="json")}
-        (directory / "component.json").write_text(json.dumps(header, indent=2) + "\n")
+        (directory / COMPONENT_FILE).write_text(json.dumps(header, indent=2) + "\n")
         self._save_state(directory)
         return directory
 
@@ -114,7 +116,7 @@ class Component(ABC):
     def load(cls, directory: str | Path):
         """Rebuild a component saved by :meth:`save`."""
         directory = Path(directory)
-        header = json.loads((directory / "component.json").read_text())
+        header = json.loads((directory / COMPONENT_FILE).read_text())
         if header.get("name") != cls.name:
             from .errors import UserError
 

@@ -397,7 +397,8 @@ def _check_init_from(v: _Validator, generator: GeneratorSection) -> None:
     except UserError as error:
         v.problem("generator.init_from", error.message, error.hint)
         return
-    for part, wanted in (("generator", generator.use), ("encoder", generator.encoder.use)):
+    for part, use in (("generator", generator.use), ("encoder", generator.encoder.use)):
+        wanted = use.rpartition(":")[2]  # a saved component records its bare name, not plugin:name
         try:
             name = source.component_header(f"{GENERATOR}/{part}")["name"]
         except (OSError, ValueError, KeyError):

@@ -3,7 +3,7 @@
 from pydantic import Field
 
 from sc_toolkit import Filter, Params, hookimpl
-from sc_toolkit.chem import Compositions
+from sc_toolkit import Compositions
 
 
 class MaxAtoms(Filter):

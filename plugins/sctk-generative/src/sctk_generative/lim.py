@@ -1,6 +1,6 @@
 """``lim-wgan``: Lim's class-conditional convolutional WGAN-GP over the two-channel ``lim-matrix``
 encoding (F. H. Lim, slides "A brief introduction of Generative Adversarial Network for
-Superconductivity", 2024; ``shared/seeds/lim_wgan_superconductivity_slides.txt``).
+Superconductivity", 2024; summarised in docs/science.md).
 
 No torch at import time; the networks are :class:`sctk_generative._nets.LimGenerator` and
 :class:`~sctk_generative._nets.LimCritic`.
