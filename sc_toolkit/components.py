@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
+from .errors import UserError
 from .run.directory import COMPONENT_FILE
 
 if TYPE_CHECKING:
@@ -118,8 +119,6 @@ class Component(ABC):
         directory = Path(directory)
         header = json.loads((directory / COMPONENT_FILE).read_text())
         if header.get("name") != cls.name:
-            from .errors import UserError
-
             raise UserError(
                 f"{directory} holds a saved '{header.get('name')}', not a '{cls.name}'",
                 hint="load it with the component class it was saved from",

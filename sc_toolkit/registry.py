@@ -256,7 +256,7 @@ def load_registry(extra_plugins: dict[str, object] | None = None) -> Registry:
     """Load the core's dataset catalog, every plugin of the ``sc_toolkit`` entry-point group (as
     restricted by ``SCTK_LOAD_PLUGINS``), then ``extra_plugins`` (name -> module or object)."""
     from . import __version__
-    from .data import catalog
+    from .data import catalog  # the catalog imports pandas: loaded when a registry is, not on import
 
     loader = _Loader()
     loader.add(catalog, "sc-toolkit", __version__)

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pydantic
 
+from .chem import as_compositions
 from .components import NAME_PATTERN, Component, Encoder, Filter, Generator, Params, Predictor
 
 
@@ -52,8 +53,6 @@ def check_encoder(encoder: Encoder, materials, *, atol: float = 1e-3) -> np.ndar
     if encoder.produces == "matrix" and X.ndim == 2:
         assert X.shape[1] == len(encoder.feature_labels()), "one feature label per column"
     if encoder.invertible:
-        from .chem import as_compositions
-
         original = as_compositions(materials)
         decoded = encoder.decode(X)
         assert len(decoded) == len(original), "decode must give one composition per row"

@@ -46,6 +46,7 @@ import pandas as pd
 
 from ..chem import Compositions
 from ..components import Encoder, Generator
+from ..data import load
 from ..errors import UserError
 from ..registry import Registry
 from ..runtime import RunLike, log
@@ -97,8 +98,6 @@ def smact_filter_of(registry: Registry) -> type | None:
 
 def supercon_of(registry: Registry) -> pd.DataFrame:
     """SuperCon as registered in ``registry`` (the reference for novelty and recovery)."""
-    from ..data import load
-
     return load(registry.dataset("supercon")).table
 
 
