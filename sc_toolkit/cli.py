@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -14,7 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from . import __version__
-from .errors import RecipeError, SctkError, UserError
+from .errors import Interrupted, RecipeError, SctkError, UserError, os_problem
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,9 +45,12 @@ def _registry():
 
 def _version_callback(value: bool) -> None:
     if value:
+        registry = _registry()
         out.print(f"sc-toolkit {__version__}")
-        for name, version in sorted(_registry().plugins.items()):
-            out.print(f"  plugin {name} {version}")
+        for name, version in sorted(registry.plugins.items()):
+            out.print(escape(f"  plugin {name} {version}"))
+        for failure in registry.failures:
+            out.print(escape(f"  plugin {failure.plugin} failed to load: {failure.error}"), highlight=False)
         raise typer.Exit()
 
 
@@ -60,11 +64,15 @@ def main_options(
 
 
 @app.command()
-def check(recipe: Path, set_: SetOption = None, quick: QuickOption = False) -> None:
-    """Validate a recipe whole and print the plan; trains nothing."""
+def check(recipe: Path, set_: SetOption = None, quick: QuickOption = False,
+          allow_modified_data: ModifiedDataOption = False) -> None:
+    """Validate a recipe whole, check the data it reads, and print the plan; trains nothing."""
+    from .plan import check_sources
     from .run.api import plan_recipe
 
-    plan = plan_recipe(recipe, set_, quick=quick, registry=_registry())
+    registry = _registry()
+    plan = plan_recipe(recipe, set_, quick=quick, registry=registry)
+    check_sources(plan, registry, allow_modified=allow_modified_data, source=str(recipe))
     out.print(f"[green]{escape(str(recipe))}: valid[/green]")
     for line in plan.describe():
         out.print("  " + escape(line))
@@ -76,13 +84,28 @@ def run(recipe: Path, set_: SetOption = None, quick: QuickOption = False,
     """Run a recipe in a new run directory: train, sample, filter, predict, rank, report."""
     from .run.api import run_recipe
 
+    started: list[Path] = []
+
     def show_plan(run_dir, plan) -> None:
+        started.append(run_dir.path)
         err.print(f"run directory: [bold]{escape(str(run_dir.path))}[/bold]")
         for line in plan.describe():
             err.print("  " + escape(line))
 
-    _summary(run_recipe(recipe, set_, quick=quick, registry=_registry(), console=err, on_start=show_plan,
-                        allow_modified_data=allow_modified_data))
+    try:
+        result = run_recipe(recipe, set_, quick=quick, registry=_registry(), console=err, on_start=show_plan,
+                            allow_modified_data=allow_modified_data)
+    except KeyboardInterrupt:
+        raise _interrupted(started[0] if started else None) from None
+    _summary(result)
+
+
+def _interrupted(run_dir: Path | None) -> Interrupted:
+    """The error for Ctrl-C during a run: the run directory keeps what was computed, resume goes on."""
+    if run_dir is None:
+        return Interrupted("interrupted before a run directory was created")
+    return Interrupted(f"interrupted; the run directory {run_dir} keeps what was computed",
+                       hint=f"`sctk resume {run_dir}` continues from there")
 
 
 @app.command()
@@ -91,7 +114,11 @@ def resume(run_dir: Path) -> None:
     from .run.api import resume_run
 
     err.print(f"resuming [bold]{escape(str(run_dir))}[/bold]")
-    _summary(resume_run(run_dir, registry=_registry(), console=err))
+    try:
+        result = resume_run(run_dir, registry=_registry(), console=err)
+    except KeyboardInterrupt:
+        raise _interrupted(run_dir) from None
+    _summary(result)
 
 
 @app.command()
@@ -138,10 +165,18 @@ def predict(
     from .run.api import open_run
     from .run.predict import read_inputs
 
+    if output is not None:
+        if output.is_dir():
+            raise UserError(f"--output {output} is a folder", hint="give the path of a CSV file to write")
+        if not output.parent.is_dir():
+            raise UserError(f"--output {output}: the folder {output.parent} does not exist",
+                            hint="create the folder first, or write elsewhere")
     opened = open_run(run_dir, registry=_registry())
     table = opened.predict(read_inputs(formulas or [], input_file, cif or []), predictor)
     for i, row in table[table["error"] != ""].iterrows():
-        err.print(f"[yellow]row {i}:[/yellow] {escape(repr(row['formula']))}: {escape(str(row['error']))} (not predicted)",
+        source = row.get("source")
+        what = source if isinstance(source, str) and source else repr(row["formula"])
+        err.print(f"[yellow]row {i}:[/yellow] {escape(what)}: {escape(str(row['error']))} (not predicted)",
                   highlight=False)
     shown = table.drop(columns=[c for c in ("cif",) if c in table.columns])
     if output:
@@ -259,15 +294,15 @@ def list_plugins(as_json: Annotated[bool, typer.Option("--json", help="machine-r
     for column in ("kind", "name", "plugin", "version", "status", "summary"):
         table.add_column(column)
     for row in rows:
-        status = row["status"] if row["status"] == "ok" else f"[yellow]{row['status']}[/yellow]"
-        table.add_row(row["kind"], row["name"], row["plugin"], row["version"], status, row["summary"])
+        status = escape(row["status"]) if row["status"] == "ok" else f"[yellow]{escape(row['status'])}[/yellow]"
+        table.add_row(*(escape(row[c]) for c in ("kind", "name", "plugin", "version")), status, escape(row["summary"]))
     out.print(table)
     if failures:
         table = Table(title="plugins that failed to load")
         table.add_column("plugin")
         table.add_column("error", style="red")
         for failure in failures:
-            table.add_row(failure["plugin"], failure["error"])
+            table.add_row(escape(failure["plugin"]), escape(failure["error"]))
         out.print(table)
 
 
@@ -283,16 +318,17 @@ def describe(name: str) -> None:
                         hint=did_you_mean(name, [e.name for e in registry.entries()]) or "see `sctk list-plugins`")
     for entry in entries:
         cls = entry.cls
-        out.print(f"[bold]{entry.name}[/bold] ({entry.kind}, plugin {entry.plugin} {entry.version}, {entry.status})")
-        out.print((cls.__doc__ or "").strip())
+        out.print(f"[bold]{escape(entry.name)}[/bold] "
+                  + escape(f"({entry.kind}, plugin {entry.plugin} {entry.version}, {entry.status})"))
+        out.print(escape((cls.__doc__ or "").strip()))
         table = Table(title="parameters")
         for column in ("name", "type", "default", "description"):
             table.add_column(column)
         for row in cls.parameters():
-            table.add_row(*row)
+            table.add_row(*map(escape, row))
         out.print(table)
         if cls.quick:
-            out.print("--quick sets: " + ", ".join(f"{k}={v!r}" for k, v in cls.quick.items()))
+            out.print(escape("--quick sets: " + ", ".join(f"{k}={v!r}" for k, v in cls.quick.items())))
 
 
 @data_app.command("list")
@@ -306,10 +342,10 @@ def data_list() -> None:
         table.add_column(column)
     for name, dataset in sorted(_registry().datasets.items()):
         try:
-            where = str(locate(dataset))
+            where = escape(str(locate(dataset)))
         except DataError:
-            where = "[yellow]not here: sctk data fetch " + name + "[/yellow]"
-        table.add_row(name, dataset.kind, str(len(dataset.files)), where, dataset.licence)
+            where = "[yellow]not here: sctk data fetch " + escape(name) + "[/yellow]"
+        table.add_row(escape(name), escape(dataset.kind), str(len(dataset.files)), where, escape(dataset.licence))
     out.print(table)
 
 
@@ -321,7 +357,7 @@ def data_fetch(names: list[str], force: Annotated[bool, typer.Option(help="downl
     registry = _registry()
     for name in names:
         path = fetch(registry.dataset(name), force=force)
-        out.print(f"{name}: {path}")
+        out.print(escape(f"{name}: {path}"))
 
 
 @data_app.command("verify")
@@ -336,30 +372,46 @@ def data_verify(names: Annotated[list[str] | None, typer.Argument()] = None) -> 
             ok = status.ok
             bad += not ok
             mark = "[green]ok[/green]" if ok else f"[red]{status.status}[/red]"
-            out.print(f"{mark} {name}/{status.name} {status.path or ''}")
+            out.print(f"{mark} " + escape(f"{name}/{status.name} {status.path or ''}"))
     if bad:
         raise UserError(f"{bad} file(s) missing or corrupt", hint="run `sctk data fetch NAME --force`")
 
 
+def _drop_warning(*args, **kwargs) -> None:
+    """A ``warnings.showwarning`` that shows nothing."""
+
+
+def _error(text: str) -> None:
+    """Print one error line; ``text`` is shown as written (never read as rich markup)."""
+    err.print(f"[red]error:[/red] {escape(text)}", highlight=False, soft_wrap=True)
+
+
 def main() -> None:
-    """Entry point: expected errors become one line on stderr with exit code 2 (input) or 1 (step)."""
+    """Entry point: expected errors become one line on stderr with exit code 2 (input) or 1 (step);
+    Ctrl-C prints "interrupted" and exits with 130."""
     # Idle OpenMP threads (LightGBM, XGBoost, torch) sleep instead of spinning, which otherwise
     # starves the other threads on a small or shared machine.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     debug = "--debug" in sys.argv
+    if not debug:  # third-party warnings are noise here; a run logs them in its run.log
+        warnings.showwarning = _drop_warning
     try:
-        app(standalone_mode=False)
+        # Not standalone: errors reach the handlers below; Ctrl-C outside a run comes back as 130.
+        code = app(standalone_mode=False)
+    except Interrupted as error:
+        err.print(escape(error.one_line()), highlight=False, soft_wrap=True)
+        sys.exit(error.exit_code)
     except RecipeError as error:
         if debug:
             raise
         for line in error.lines():
-            err.print(f"[red]error:[/red] {line}", highlight=False, soft_wrap=True)
-        err.print(f"[red]error:[/red] {error.one_line()}", highlight=False, soft_wrap=True)
+            _error(line)
+        _error(error.one_line())
         sys.exit(error.exit_code)
     except SctkError as error:
         if debug:
             raise
-        err.print(f"[red]error:[/red] {error.one_line()}", highlight=False, soft_wrap=True)
+        _error(error.one_line())
         sys.exit(error.exit_code)
     except KeyboardInterrupt:
         err.print("interrupted")
@@ -378,12 +430,21 @@ def main() -> None:
         if message:
             context = getattr(error, "ctx", None)
             command = context.command_path if context is not None else "sctk"
-            err.print(f"[red]error:[/red] {message} (hint: '{command} --help' lists the arguments and options)",
-                      highlight=False, soft_wrap=True)
+            _error(f"{message} (hint: '{command} --help' lists the arguments and options)")
+        sys.exit(2)
+    except OSError as error:
+        # A file the user named (an input, an --output, a folder) that cannot be read or written;
+        # failures inside a run's steps arrive as StepError with exit code 1.
+        if debug:
+            raise
+        message, hint = os_problem(error)
+        _error(f"{message} (hint: {hint})")
         sys.exit(2)
     except Exception as error:
         if debug:
             raise
-        err.print(f"[red]error:[/red] unexpected {type(error).__name__}: {error} "
-                  "(hint: rerun with --debug and report the traceback)", highlight=False, soft_wrap=True)
+        _error(f"unexpected {type(error).__name__}: {error} (hint: rerun with --debug and report the traceback)")
         sys.exit(1)
+    if code == 130:
+        err.print("interrupted")
+    sys.exit(code if isinstance(code, int) else 0)

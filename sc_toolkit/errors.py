@@ -2,11 +2,13 @@
 
 An :class:`SctkError` carries what is wrong, where (a file, a recipe key, a row) and a hint
 that says what to do. The CLI prints it as one line and exits with :attr:`exit_code`:
-2 for bad input (recipes, data, formulas, parameters), 1 for a step that failed while running.
+2 for bad input (recipes, data, formulas, parameters), 1 for a step that failed while running,
+130 for a run stopped by Ctrl-C (:class:`Interrupted`).
 """
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 
 
@@ -50,6 +52,35 @@ class StepError(SctkError):
     """A step that failed while running (training diverged, out of memory, ...). Exit code 1."""
 
     exit_code = 1
+
+
+class Interrupted(SctkError):
+    """A command stopped by Ctrl-C (SIGINT). Exit code 130; a run keeps what it computed."""
+
+    exit_code = 130
+
+
+#: What to do about an operating-system error, by errno.
+_OS_HINTS = {
+    errno.ENOSPC: "free some disk space",
+    errno.EDQUOT: "free some disk space (quota exceeded)",
+    errno.EACCES: "check the permissions of the folder, or choose another one",
+    errno.EPERM: "check the permissions of the folder, or choose another one",
+    errno.EROFS: "the file system is read-only: choose another folder",
+    errno.ENAMETOOLONG: "use a shorter file name",
+    errno.ENOENT: "check the path; create the folder first",
+    errno.ENOTDIR: "check the path: a part of it is a file, not a folder",
+    errno.EISDIR: "give a file name, not a folder",
+}
+
+
+def os_problem(error: OSError) -> tuple[str, str]:
+    """(message, hint) for an operating-system error: what failed, the file it failed on, and what
+    to do (free space, permissions, a shorter name, ...)."""
+    reason = error.strerror or str(error) or type(error).__name__
+    path = error.filename if error.filename is not None else None
+    message = f"{reason}: {path}" if path is not None else reason
+    return message, _OS_HINTS.get(error.errno, "check the path and the disk")
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,15 @@ steps (an invertible encoder before a generator, columns that a filter or the ra
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pydantic
 
 from .components import Component, Params
+from .data import load
 from .errors import PluginError, Problem, RecipeError, UserError, did_you_mean
 from .recipe import (
     REQUIRED_SECTIONS,
@@ -29,10 +32,12 @@ from .recipe import (
     RankSection,
     RunSection,
     apply_quick,
+    overridden,
 )
 from .registry import ComponentEntry, Registry
 from .run.directory import GENERATOR, PREDICTORS, RunDir
 from .run.predict import output_columns
+from .run.tables import read_user_csv
 
 #: Columns every candidate row has before any prediction.
 CANDIDATE_COLUMNS = ("sample", "formula", "reduced_formula", "composition_key", "n_elements")
@@ -190,10 +195,11 @@ def _drop_none(data: dict[str, Any]) -> dict[str, Any]:
 
 
 class _Validator:
-    def __init__(self, registry: Registry, quick: bool, quick_set: dict[str, Any]):
+    def __init__(self, registry: Registry, quick: bool, kept: list[str]):
         self.registry = registry
         self.quick = quick
-        self.quick_set = quick_set if quick else {}
+        #: Dotted keys the components' quick values leave alone: --set overrides and [quick].set.
+        self.kept = kept
         self.problems: list[Problem] = []
 
     def problem(self, where: str, message: str, hint: str | None = None) -> None:
@@ -218,7 +224,8 @@ class _Validator:
             elif item["type"] == "missing":
                 self.problem(path, f"missing required key '{field_name}'", _describe_field(model, item["loc"]))
             else:
-                self.problem(path, f"{item['msg']} (got {item.get('input')!r})")
+                message = item["msg"].removeprefix("Value error, ")
+                self.problem(path, f"{message} (got {item.get('input')!r})")
 
     def step(
         self, ref: ComponentRef, kind: str, where: str, inherited: dict[str, Any], label: str | None = None
@@ -230,10 +237,9 @@ class _Validator:
             return None
         fields = entry.cls.Params.model_fields
         params = {k: v for k, v in inherited.items() if k in fields} | ref.params
-        if self.quick:  # --quick shrinks every step: the component's quick values, then [quick].set
+        if self.quick:  # --quick shrinks every step, except values set by --set or [quick].set
             prefix = f"{where}.params."
-            params |= entry.cls.quick
-            params |= {k.removeprefix(prefix): v for k, v in self.quick_set.items() if k.startswith(prefix)}
+            params |= {k: v for k, v in entry.cls.quick.items() if not overridden(prefix + k, self.kept)}
         try:
             validated = entry.cls.Params(**params)
         except pydantic.ValidationError as error:
@@ -247,15 +253,27 @@ def _describe_field(model, loc) -> str | None:
     return info.description if info and info.description else None
 
 
-def make_plan(raw: dict[str, Any], registry: Registry, *, quick: bool = False, source: str | None = None) -> Plan:
+def make_plan(raw: dict[str, Any], registry: Registry, *, quick: bool = False, source: str | None = None,
+              overrides: Sequence[str] = ()) -> Plan:
     """Validate ``raw`` (a parsed recipe, overrides already applied) and return its :class:`Plan`.
+
+    ``overrides``: the dotted keys set explicitly (``--set``). With ``quick``, the recipe is first
+    validated as written, then with the quick slice: ``[quick].set`` (applied once), then each
+    component's quick values, neither replacing a key in ``overrides``.
 
     Raises :class:`RecipeError` listing every problem found.
     """
-    quick_set = raw.get("quick", {}).get("set", {}) if isinstance(raw.get("quick"), dict) else {}
-    v = _Validator(registry, quick, quick_set if isinstance(quick_set, dict) else {})
     if quick:
-        raw = _with_quick(raw, v)
+        _build(raw, registry, quick=False, source=source, overrides=())
+    return _build(raw, registry, quick=quick, source=source, overrides=overrides)
+
+
+def _build(raw: dict[str, Any], registry: Registry, *, quick: bool, source: str | None,
+           overrides: Sequence[str]) -> Plan:
+    quick_set = raw.get("quick", {}).get("set", {}) if isinstance(raw.get("quick"), dict) else {}
+    v = _Validator(registry, quick, [*overrides, *(quick_set if isinstance(quick_set, dict) else {})])
+    if quick:
+        raw = _with_quick(raw, v, overrides)
     for key in raw:
         if key not in SECTIONS:
             v.problem(key, f"unknown section '{key}'", did_you_mean(key, SECTIONS))
@@ -278,6 +296,9 @@ def make_plan(raw: dict[str, Any], registry: Registry, *, quick: bool = False, s
             step = v.step(ref, "filter", f"data.filters.{i}", inherited, ref.name)
             if step:
                 data_filters.append(step)
+    # A CSV named by data.path is read now (readable, the columns the steps read); a dataset is
+    # checked by check_sources before a run starts.
+    data_columns = _csv_columns(v, data.path, "data.path") if data and data.path and data.dataset is None else None
 
     generator = generator_step = generator_encoder = None
     generator_filters: list[Step | None] = []
@@ -338,6 +359,9 @@ def make_plan(raw: dict[str, Any], registry: Registry, *, quick: bool = False, s
         if step and encoder and all(selection):
             predictors.append(PredictorPlan(section, step, encoder, selection))
 
+    if data_columns is not None:
+        _check_data_columns(v, f"the data file {data.path}", data_columns, data_filters, predictors)
+
     candidates = None
     if "candidates" in raw:
         candidates = v.section(raw["candidates"], "candidates", CandidatesSection, "candidates")
@@ -346,6 +370,8 @@ def make_plan(raw: dict[str, Any], registry: Registry, *, quick: bool = False, s
         elif candidates and candidates.dataset and candidates.dataset not in registry.datasets:
             v.problem("candidates.dataset", f"no dataset named '{candidates.dataset}'",
                       did_you_mean(candidates.dataset, registry.datasets) or "see `sctk data list`")
+        elif candidates and candidates.path:
+            _csv_columns(v, candidates.path, "candidates.path")
         if "generator" in raw:
             v.problem("candidates", "a recipe screens either generated samples or [candidates], not both",
                       "remove [candidates] or [generator]")
@@ -442,14 +468,66 @@ def _saved_steps(v: _Validator, section: PredictorSection, where: str) -> tuple[
     return steps[0], steps[1]
 
 
-def _with_quick(raw: dict[str, Any], v: _Validator) -> dict[str, Any]:
+def _with_quick(raw: dict[str, Any], v: _Validator, overrides: Sequence[str]) -> dict[str, Any]:
     try:
-        return apply_quick(raw)
+        return apply_quick(raw, overrides)
     except pydantic.ValidationError as error:
         v.pydantic_problems(error, "quick", QuickSection)
     except Exception as error:  # a bad dotted key in [quick].set
         v.problem("quick.set", str(error))
     return raw
+
+
+def _csv_columns(v: _Validator, path: str, where: str) -> set[str] | None:
+    """The header of the CSV file ``path`` (None, and a problem, when it cannot be read as CSV)."""
+    try:
+        return {str(c) for c in read_user_csv(Path(path), where=where, nrows=0).columns}
+    except UserError as error:
+        v.problem(where, error.message, error.hint)
+    except (OSError, ValueError) as error:  # a name too long, a NUL character
+        v.problem(where, f"cannot read '{path}': {getattr(error, 'strerror', None) or error}", "check the path")
+    return None
+
+
+def _check_data_columns(v: _Validator, source: str, columns: set[str], data_filters: list[Step],
+                        predictors: list[PredictorPlan]) -> None:
+    """Problems for each column that a data filter, a predictor's target or its filters read and
+    the training data (``columns`` of ``source``) lacks."""
+    columns = set(columns) | {"reduced_formula", "composition_key"}  # added to every row read
+    hint = "columns found: " + ", ".join(sorted(columns))
+
+    def need(where: str, column: str, reader: str) -> None:
+        if column not in columns:
+            v.problem(where, f"{reader} reads column '{column}', which {source} does not have",
+                      did_you_mean(column, columns) or hint)
+
+    for step in data_filters:
+        for column in sorted(step.build().columns()):
+            need(f"{step.where}.params", column, f"filter '{step.label}'")
+    for p in predictors:
+        if p.section.from_run:
+            continue
+        where = p.step.where
+        for column in p.section.targets + ([p.section.score_on] if p.section.score_on else []):
+            need(f"{where}.target", column, f"predictor '{p.section.name}'")
+        for step in p.filters:
+            for column in sorted(step.build().columns()):
+                need(f"{step.where}.params", column, f"filter '{step.label}'")
+
+
+def check_sources(plan: Plan, registry: Registry, *, allow_modified: bool = False, source: str | None = None) -> None:
+    """Check the datasets a plan reads before a run starts: each is present with its catalog sha256
+    (DataError from :func:`sc_toolkit.data.load`, unless ``allow_modified``), and the training data
+    has the columns the data filters and the predictors read (RecipeError listing each). The tables
+    stay in memory, so the run does not read them again."""
+    if plan.data.dataset:
+        table = load(registry.dataset(plan.data.dataset), allow_modified=allow_modified).table
+        v = _Validator(registry, False, [])
+        _check_data_columns(v, f"dataset '{plan.data.dataset}'", set(table.columns), plan.data_filters, plan.predictors)
+        if v.problems:
+            raise RecipeError(v.problems, source=source)
+    if plan.candidates and plan.candidates.dataset:
+        load(registry.dataset(plan.candidates.dataset), allow_modified=allow_modified)
 
 
 def _list_section(raw: dict[str, Any], key: str, v: _Validator) -> list[Any]:

@@ -22,11 +22,35 @@ import copy
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from .errors import UserError
+
+
+#: Longest name that becomes part of a path (run names, predictor names).
+MAX_NAME_LENGTH = 64
+_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
+
+
+def check_name(name: str) -> str:
+    """``name`` when it is safe as one path component: ASCII letters, digits, '-', '_' and '.'
+    (not leading), at most :data:`MAX_NAME_LENGTH` characters; so no separator, no '..', no
+    control or bidirectional-override character. ValueError saying what is wrong otherwise."""
+    if not name:
+        raise ValueError("a name cannot be empty")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValueError(f"a name has at most {MAX_NAME_LENGTH} characters, this one {len(name)}")
+    if not _NAME.fullmatch(name):
+        bad = next((c for c in name if not (c.isascii() and (c.isalnum() or c in "._-"))), name[0])
+        raise ValueError(f"{bad!r} cannot be part of a name that becomes a folder: use letters, digits, "
+                         "'-', '_' and '.' (not first)")
+    return name
+
+
+#: A name that becomes a file or folder name inside a run (see :func:`check_name`).
+SafeName = Annotated[str, AfterValidator(check_name)]
 
 
 class _Strict(BaseModel):
@@ -45,7 +69,8 @@ class FilterStep(ComponentRef):
 
 
 class RunSection(_Strict):
-    name: str = Field(description="run name; the run directory is <output_dir>/<name>-<time>")
+    name: SafeName = Field(description="run name; the run directory is <output_dir>/<name>-<time> "
+                           "(letters, digits, '-', '_', '.' not first; at most 64 characters)")
     seed: int = Field(0, description="seed given to every component that takes one")
     device: str = Field("auto", description="'auto' (GPU when present), 'cpu' or 'cuda[:n]'")
     output_dir: str = Field("runs", description="where run directories are created")
@@ -70,7 +95,8 @@ class GeneratorSection(ComponentRef):
 
 
 class PredictorSection(_Strict):
-    name: str = Field(description="output column prefix: '<name>_pred', '<name>_std', '<name>_proba'")
+    name: SafeName = Field(description="output column prefix: '<name>_pred', '<name>_std', '<name>_proba', and "
+                           "the folder of the saved model (letters, digits, '-', '_', '.' not first; at most 64)")
     use: str | None = Field(None, description="registered predictor name (read from the run with from_run)")
     params: dict[str, Any] = Field(default_factory=dict, description="the predictor's parameters")
     encoder: ComponentRef | None = Field(None, description="encoder giving the predictor's features")
@@ -166,8 +192,9 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 _SAVE_AS_UTF8 = "save it as UTF-8 (TOML is always UTF-8), e.g. with your editor's 'encoding' menu"
 
 
-def _looks_utf16(data: bytes) -> bool:
-    """A UTF-16 byte-order mark, or mostly-ASCII text with a NUL in every other byte."""
+def looks_utf16(data: bytes) -> bool:
+    """True for the start of a UTF-16 text file: a UTF-16 byte-order mark, or mostly-ASCII text
+    with a NUL in every other byte."""
     if data.startswith(_UTF16_BOMS):
         return True
     head = data[:512]
@@ -179,7 +206,7 @@ def _decode_recipe(data: bytes, where: str) -> str:
     """The text of a recipe file's bytes; UserError for empty, binary or non-UTF-8 content."""
     if not data.strip():
         raise UserError("the recipe file is empty", where=where, hint="a recipe needs at least [run] and [data]")
-    if _looks_utf16(data):
+    if looks_utf16(data):
         raise UserError("the recipe file is UTF-16 text, not UTF-8", where=where, hint=_SAVE_AS_UTF8)
     if b"\x00" in data:
         raise UserError(
@@ -241,13 +268,25 @@ def apply_overrides(recipe: dict[str, Any], overrides: list[str]) -> dict[str, A
     return recipe
 
 
-def apply_quick(recipe: dict[str, Any]) -> dict[str, Any]:
-    """A copy of ``recipe`` with its ``[quick]`` overrides applied (component defaults come later)."""
+def overridden(key: str, overrides) -> bool:
+    """True when ``key`` or a table holding it is among the dotted ``overrides`` keys."""
+    return any(key == o or key.startswith(o + ".") for o in overrides)
+
+
+def apply_quick(recipe: dict[str, Any], overrides=()) -> dict[str, Any]:
+    """A copy of ``recipe`` with its ``[quick].set`` values applied, except the keys that explicit
+    ``overrides`` (dotted keys given with --set) already set: those win (component quick values come later)."""
     quick = QuickSection(**recipe.get("quick", {}))
     recipe = copy.deepcopy(recipe)
     for key, value in quick.set.items():
-        set_dotted(recipe, key, value)
+        if not overridden(key, overrides):
+            set_dotted(recipe, key, value)
     return recipe
+
+
+def override_keys(overrides: list[str]) -> list[str]:
+    """The dotted keys of 'key=value' overrides."""
+    return [item.partition("=")[0].strip() for item in overrides]
 
 
 def dumps_toml(data: dict[str, Any]) -> str:

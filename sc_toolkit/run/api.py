@@ -22,8 +22,8 @@ from rich.console import Console
 
 from ..components import Encoder, Generator
 from ..errors import UserError
-from ..plan import Plan, make_plan
-from ..recipe import apply_overrides, dumps_toml, read_recipe, set_dotted
+from ..plan import Plan, check_sources, make_plan
+from ..recipe import apply_overrides, dumps_toml, override_keys, read_recipe, set_dotted
 from ..registry import Registry, default_registry
 from .directory import ACCEPTED, CANDIDATES, GENERATOR, GENERATOR_TRAINING, INVOCATION, RECIPE, TRAINING, RunDir
 from .evaluate import evaluate_run, write_evaluation
@@ -40,15 +40,18 @@ Overrides = Sequence[str] | Mapping[str, Any] | None
 def plan_recipe(recipe: Recipe, overrides: Overrides = None, *, quick: bool = False,
                 registry: Registry | None = None) -> Plan:
     """Read (or copy, when given as a mapping), override and validate a recipe whole (RecipeError
-    listing every problem); trains nothing."""
+    listing every problem); trains nothing. With ``quick``, the overrides win over the recipe's
+    ``[quick].set`` and the components' quick values."""
     raw = copy.deepcopy(dict(recipe)) if isinstance(recipe, Mapping) else read_recipe(recipe)
     if isinstance(overrides, Mapping):
         for key, value in overrides.items():
             set_dotted(raw, key, value)
+        keys = list(overrides)
     else:
         raw = apply_overrides(raw, list(overrides or []))
+        keys = override_keys(list(overrides or []))
     source = "recipe given as a mapping" if isinstance(recipe, Mapping) else str(recipe)
-    return make_plan(raw, registry or default_registry(), quick=quick, source=source)
+    return make_plan(raw, registry or default_registry(), quick=quick, source=source, overrides=keys)
 
 
 class Run:
@@ -168,6 +171,8 @@ def run_recipe(recipe: Recipe, overrides: Overrides = None, *, quick: bool = Fal
     ``allow_modified_data`` (for data edited on purpose; recorded in the manifest)."""
     registry = registry or default_registry()
     plan = plan_recipe(recipe, overrides, quick=quick, registry=registry)
+    check_sources(plan, registry, allow_modified=allow_modified_data,  # before a run directory exists
+                  source=None if isinstance(recipe, Mapping) else str(recipe))
     invocation = {"overrides": _as_strings(overrides), "quick": quick, "allow_modified_data": allow_modified_data}
     text = dumps_toml(dict(recipe)) if isinstance(recipe, Mapping) else Path(recipe).read_text(encoding="utf-8")
     run_dir = start_run(plan, text, invocation)

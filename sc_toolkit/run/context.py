@@ -1,5 +1,9 @@
 """What components see of a run, and the record the runner keeps of it: log, progress bars, step
-timings and row counts, per-epoch history, the manifest (written through :class:`RunDir`)."""
+timings and row counts, per-epoch history, the manifest (written through :class:`RunDir`).
+
+While a run executes, Python warnings (third-party FutureWarnings and the like) go to its
+``run.log``, and on to the ``warnings.showwarning`` in place before (which the command line, but for
+``--debug``, makes drop them)."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import platform
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -60,9 +65,18 @@ class RunContext:
         self.steps: list[dict[str, Any]] = []
         self.manifest: dict[str, Any] = {}
         self._log = open(run_dir.file(LOG), "a", encoding="utf-8")
+        self._showwarning = warnings.showwarning
+        warnings.showwarning = self._log_warning
 
     def close(self) -> None:
+        """Stop logging warnings and close the log."""
+        if warnings.showwarning == self._log_warning:
+            warnings.showwarning = self._showwarning
         self._log.close()
+
+    def _log_warning(self, message, category, filename, lineno, file=None, line=None) -> None:
+        self.log(f"warning: {category.__name__}: {message} ({filename}:{lineno})")
+        self._showwarning(message, category, filename, lineno, file, line)
 
     def log(self, message: str) -> None:
         stamp = datetime.now().strftime("%H:%M:%S")
@@ -105,11 +119,13 @@ class RunContext:
         self.run_dir.write_json(MANIFEST, self.manifest)
 
 
-def base_manifest(plugins: dict[str, str], seed: int, quick: bool) -> dict[str, Any]:
-    """Versions and settings known before any step runs."""
+def base_manifest(plugins: dict[str, str], seed: int, quick: bool, failures=()) -> dict[str, Any]:
+    """Versions and settings known before any step runs; ``failures`` are the registry's
+    :class:`~sc_toolkit.registry.PluginFailure` records (plugins that failed to load)."""
     return {
         "sc_toolkit": __version__,
         "plugins": plugins,
+        "plugin_failures": [{"plugin": f.plugin, "error": f.error} for f in failures],
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "git_commit": git_commit(Path(__file__).parent),

@@ -98,17 +98,23 @@ class RunDir:
 
     @classmethod
     def create(cls, output_dir: str | Path, name: str) -> RunDir:
-        """A new ``<output_dir>/<name>-<UTC time>`` (with a -2, -3 ... suffix if taken); never reuses one."""
+        """A new ``<output_dir>/<name>-<UTC time>`` (with a -2, -3 ... suffix if taken); never reuses one.
+        UserError (run.output_dir) when the folder cannot be created or written."""
         output_dir = Path(output_dir)
-        output_dir.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-        for attempt in range(1, 1000):
-            candidate = output_dir / (f"{name}-{stamp}" + (f"-{attempt}" if attempt > 1 else ""))
-            try:
-                candidate.mkdir()
-                return cls(candidate)
-            except FileExistsError:
-                continue
+        try:
+            output_dir.mkdir(parents=True, exist_ok=True)
+            for attempt in range(1, 1000):
+                candidate = output_dir / (f"{name}-{stamp}" + (f"-{attempt}" if attempt > 1 else ""))
+                try:
+                    candidate.mkdir()
+                    return cls(candidate)
+                except FileExistsError:
+                    continue
+        except OSError as error:  # read-only, not a folder, disk full
+            raise UserError(f"cannot create a run directory in {output_dir}: {error.strerror or error}",
+                            where="run.output_dir",
+                            hint="choose a writable folder, e.g. --set run.output_dir='\"runs\"'") from None
         raise UserError(f"could not create a new run directory in {output_dir}")
 
     @classmethod

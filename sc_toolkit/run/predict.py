@@ -18,6 +18,7 @@ from ..components import Encoder, Predictor
 from ..errors import FormulaError, UserError
 from ..registry import Registry
 from .directory import PREDICTORS, RunDir
+from .tables import check_text_file, read_user_csv
 
 
 def output_columns(name: str, task: str, supports_std: bool) -> list[str]:
@@ -106,9 +107,7 @@ def read_inputs(formulas: list[str], input_file: Path | None, cif_files: list[Pa
     if formulas:
         parts.append(pd.DataFrame({"formula": formulas}))
     if input_file is not None:
-        if not input_file.is_file():
-            raise UserError(f"input file not found: {input_file}", hint="give a CSV with a 'formula' column")
-        frame = pd.read_csv(input_file, dtype={"formula": str}, keep_default_na=False)
+        frame = read_user_csv(input_file, where="--input", dtype={"formula": str}, keep_default_na=False)
         if "formula" not in frame.columns and "cif" not in frame.columns:
             raise UserError(f"{input_file} has neither a 'formula' nor a 'cif' column",
                             hint="columns found: " + ", ".join(map(str, frame.columns)))
@@ -125,9 +124,11 @@ def _read_cifs(paths: list[Path]) -> pd.DataFrame:
 
     rows = []
     for path in paths:
-        if not path.is_file():
-            raise UserError(f"CIF file not found: {path}", hint="check the path")
-        text = path.read_text()
+        check_text_file(path, where="--cif", what="CIF", hint="give a CIF text file")
+        try:
+            text = path.read_bytes().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise UserError(f"{path} is not UTF-8 text", where="--cif", hint="give a CIF text file") from None
         try:
             formula = Structure.from_str(text, fmt="cif").composition.formula.replace(" ", "")
         except Exception as error:  # pymatgen raises many types for malformed CIFs

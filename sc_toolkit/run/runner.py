@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..chem import Compositions
 from ..components import Component
-from ..errors import SctkError, StepError, UserError
+from ..errors import SctkError, StepError, UserError, os_problem
 from ..metrics import classification_report, group_holdout, regression_report
 from ..plan import Plan, PredictorPlan, Step
 from ..recipe import dumps_toml
@@ -92,7 +92,7 @@ class Runner:
         previous = self.run_dir.manifest
         self.metrics: dict[str, Any] = self.run_dir.metrics  # a resumed run keeps what it measured
         self.fitted: dict[str, SavedPredictor] = {}
-        run.manifest = base_manifest(registry.plugins, plan.run.seed, run.quick)
+        run.manifest = base_manifest(registry.plugins, plan.run.seed, run.quick, registry.failures)
         run.manifest["components"] = {s.where: _component_record(s) for s in _all_steps(plan)}
         run.manifest["provenance"] = previous.get("provenance", {})
         run.manifest["attempts"] = previous.get("attempts", 0) + 1
@@ -129,6 +129,11 @@ class Runner:
                 result = action()
             except (SctkError, KeyboardInterrupt):
                 raise
+            except OSError as error:  # disk full, permissions: name the file
+                message, hint = os_problem(error)
+                raise StepError(f"step '{name}' failed: {message}", where=str(self.run_dir.path),
+                                hint=f"{hint}, then `sctk resume {self.run_dir.path}` keeps what is already computed",
+                                ) from error
             except Exception as error:
                 raise StepError(
                     f"step '{name}' failed: {type(error).__name__}: {error}",

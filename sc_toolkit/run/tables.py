@@ -4,26 +4,70 @@ decoded samples, the ranked accepted candidates. Pure functions of tables and co
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from ..chem import Compositions, reduced_formula
 from ..errors import DataError, UserError
-from ..plan import Plan, Step
+from ..recipe import looks_utf16
 from ..runtime import RunLike
+
+if TYPE_CHECKING:
+    from ..plan import Plan, Step
 
 #: ``rejected_by`` of a sample that decodes to no element.
 REJECTED_EMPTY = "decode: no element left"
 
 
+_CSV_HINT = "give a UTF-8 CSV file with a header row"
+
+
+def check_text_file(path: Path, *, where: str, what: str = "CSV", hint: str = _CSV_HINT) -> bytes:
+    """The first bytes of a text file the user named; DataError naming the file and what to do when
+    it is missing, a folder, unreadable, empty, binary, or UTF-16 instead of UTF-8."""
+    if path.is_dir():
+        raise DataError(f"{path} is a folder, not a {what} file", where=where, hint=hint)
+    if not path.is_file():
+        raise DataError(f"file not found: {path}", where=where, hint="check the path")
+    try:
+        with path.open("rb") as file:
+            head = file.read(65536)
+    except OSError as error:
+        raise DataError(f"cannot read {path}: {error.strerror or error}", where=where,
+                        hint="check the file's permissions") from None
+    if not head.strip():
+        raise DataError(f"{path} is empty", where=where, hint=hint)
+    if looks_utf16(head):
+        raise DataError(f"{path} is UTF-16 text, not UTF-8", where=where, hint=f"save it as UTF-8; {hint}")
+    if b"\x00" in head:
+        raise DataError(f"{path} is a binary file, not {what} text", where=where, hint=hint)
+    return head
+
+
+def read_user_csv(path: Path, *, where: str, **options: Any) -> pd.DataFrame:
+    """A CSV file the user named (``options`` go to :func:`pandas.read_csv`); DataError naming the
+    file and what to do for the problems of :func:`check_text_file`, text that is not UTF-8, and
+    text that is not CSV (unbalanced quotes, a ragged line)."""
+    check_text_file(path, where=where)
+    try:
+        return pd.read_csv(path, encoding="utf-8-sig", **options)
+    except UnicodeDecodeError as error:
+        raise DataError(f"{path} is not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset {error.start})",
+                        where=where, hint=f"save it as UTF-8; {_CSV_HINT}") from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path} has no header row", where=where, hint=_CSV_HINT) from None
+    except pd.errors.ParserError as error:
+        detail = str(error).strip().splitlines()[-1] if str(error).strip() else "unreadable"
+        raise DataError(f"{path} is not valid CSV: {detail}", where=where,
+                        hint="check the quotes and that every line has as many fields as the header") from None
+
+
 def read_formula_csv(path: Path, *, where: str = "data.path") -> tuple[pd.DataFrame, pd.DataFrame]:
     """A user CSV with a 'formula' column: rows whose formula parses, plus the rejected rows
-    (row, value, reason)."""
-    if not path.is_file():
-        raise DataError(f"data file not found: {path}", where=where, hint="give an existing CSV file")
-    frame = pd.read_csv(path)
+    (row, value, reason). DataError naming the file for an unreadable file (see :func:`read_user_csv`)."""
+    frame = read_user_csv(path, where=where)
     if "formula" not in frame.columns:
         raise DataError(f"{path} has no 'formula' column", where=where,
                         hint="columns found: " + ", ".join(map(str, frame.columns)))
