@@ -10,6 +10,8 @@ fetch`` downloads what it can and names those files, which must be copied in by 
 
 from __future__ import annotations
 
+from functools import partial
+
 from ..hookspecs import hookimpl
 from . import loaders
 from .dataset import DataFile, Dataset
@@ -389,6 +391,44 @@ BETE_NET = Dataset(
     kind="structure",
 )
 
+#: ``folder`` of a dataset built from other datasets' files: its file names are paths below the
+#: data folder (``$SCTK_DATA_DIR`` or the cache), ``<source folder>/<file>``, so it reads, checks and
+#: downloads the very copies of its sources.
+DATA_ROOT = "."
+
+
+def _reused(source: Dataset, *names: str) -> tuple[DataFile, ...]:
+    """The files ``names`` of ``source`` as files of a :data:`DATA_ROOT` dataset (same URL and sha256)."""
+    files = {file.name: file for file in source.files}
+    return tuple(DataFile(f"{source.folder}/{name}", files[name].url, files[name].sha256) for name in names)
+
+
+WIDE_GAP_INSULATORS = Dataset(
+    name="wide-gap-insulators",
+    folder=DATA_ROOT,
+    files=(
+        *_reused(JARVIS_DFT_3D, "jarvis_dft_3d.csv"),
+        *_reused(SUPERCON, "Supercon_data_by_2018_Stanev.csv"),
+    ),
+    description=(
+        "Non-superconductor references built from the files of jarvis-dft-3d and supercon (no file of "
+        "its own): JARVIS-DFT compositions with a DFT band gap >= 2 eV (TBmBJ where JARVIS has it, else "
+        "OptB88vdW), E_hull <= 0.1 eV/atom, two or more elements, all of them found in SuperCon, not in "
+        "SuperCon (any Tc) and not within 10 % of atoms of a SuperCon superconductor (a doped parent); "
+        "tc = 0 and SuperCon's columns, as negatives for a superconductor classifier (docs/data.md)."
+    ),
+    licence=(
+        "Derived data. jarvis-dft-3d: NIST JARVIS-DFT public data from a mirror without a LICENSE file "
+        "(do not redistribute this copy); supercon: CC BY 4.0 with attribution (3DSC)."
+    ),
+    citation=(
+        "K. Choudhary et al., JARVIS, npj Comput. Mater. 6, 173 (2020); V. Stanev et al., npj Comput. "
+        "Mater. 4, 29 (2018); NIMS SuperCon database."
+    ),
+    loader=partial(loaders.load_wide_gap_insulators, jarvis=JARVIS_DFT_3D.folder, supercon=SUPERCON.folder),
+    redistributable=False,
+)
+
 #: Every built-in dataset, in the order ``sctk data list`` shows them.
 DATASETS: tuple[Dataset, ...] = (
     SUPERCON,
@@ -401,6 +441,7 @@ DATASETS: tuple[Dataset, ...] = (
     SUPERCON3D,
     JARVIS_SUPERCON,
     BETE_NET,
+    WIDE_GAP_INSULATORS,
 )
 
 

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..chem import Compositions
-from ..chem.elements import INDEX, N_ELEMENTS
+from ..chem.elements import INDEX, N_ELEMENTS, SYMBOLS
 from ..chem.families import superconductor_class
 from ..errors import DataError
 from .dataset import LoadedTable
@@ -326,16 +326,155 @@ def load_jarvis_dft_3d(folder: Path) -> LoadedTable:
     (eV/atom), all of that entry, and ``n_entries``. The upstream columns that are empty in every
     row (space group, natoms, volume, moduli) are left out.
     """
-    path = folder / "jarvis_dft_3d.csv"
+    frame, compositions, rejected = _jarvis_compositions(folder / "jarvis_dft_3d.csv")
+    table = _described(frame, compositions)
+    columns = ["jid", "formula", "reduced_formula", "composition_key", "formation_energy"]
+    columns += ["optb88vdw_bandgap", "mbj_bandgap", "ehull", "n_entries"]
+    return LoadedTable(table[columns], rejected)
+
+
+def _jarvis_compositions(path: Path) -> tuple[pd.DataFrame, Compositions, pd.DataFrame]:
+    """The rows of :func:`load_jarvis_dft_3d` before :func:`_described`, with every upstream column
+    and ``source_row`` (the data row of the chosen entry in ``path``); their Compositions; the
+    rejected rows."""
     raw = _read_text(path).rename(columns={"formation_energy_per_atom": "formation_energy"})
     frame, bad_value = _required_numbers(raw, "formation_energy", "formation energy")
     for column in ("optb88vdw_bandgap", "mbj_bandgap", "ehull"):
         frame[column] = _optional_numbers(frame[column], f"{path} column {column}")
-    frame, compositions, bad_formula = _parse_rows(frame, "formula")
-    table = _described(_lowest_per_composition(frame, "formation_energy"), compositions)
-    columns = ["jid", "formula", "reduced_formula", "composition_key", "formation_energy"]
-    columns += ["optb88vdw_bandgap", "mbj_bandgap", "ehull", "n_entries"]
-    return LoadedTable(table[columns], _combine_rejected([bad_value, bad_formula]))
+    frame, compositions, bad_formula = _parse_rows(frame.assign(source_row=frame.index), "formula")
+    frame = _lowest_per_composition(frame, "formation_energy")
+    return frame, compositions, _combine_rejected([bad_value, bad_formula])
+
+
+# Wide-gap reference set (non-superconductors); docs/data.md justifies the rule and gives the counts.
+#: Smallest DFT band gap (eV) of a reference compound.
+WIDE_GAP_MIN_EV = 2.0
+#: Largest JARVIS energy above the convex hull (eV/atom) of a reference compound.
+WIDE_GAP_MAX_E_HULL = 0.1
+#: A compound is a superconductor's parent when at most this share of its atoms differs from a
+#: SuperCon composition with Tc > 0 (total-variation distance of the atomic fractions).
+WIDE_GAP_PARENT_DISTANCE = 0.1
+
+
+def load_wide_gap_insulators(root: Path, *, jarvis: str, supercon: str) -> LoadedTable:
+    """Wide-gap insulators as non-superconductor references: JARVIS-DFT 3D compositions that pass
+    every step of the rule, with SuperCon's columns, so that the table concatenates with
+    :func:`load_supercon`'s. ``root`` holds the folders ``jarvis`` (``jarvis_dft_3d.csv``) and
+    ``supercon`` (the Stanev table).
+
+    The rule, in order; every composition left out is in ``rejected`` (``row``: the JARVIS data row
+    of the composition's entry, ``value``: its formula, ``reason``: the step, with details):
+
+    1. one entry per composition, the lowest formation energy (as :func:`load_jarvis_dft_3d`);
+    2. ``band_gap`` >= :data:`WIDE_GAP_MIN_EV`: the TBmBJ gap where JARVIS has one, else the
+       OptB88vdW gap (which underestimates gaps, so the rule errs towards leaving compounds out);
+    3. ``e_hull`` <= :data:`WIDE_GAP_MAX_E_HULL` eV/atom;
+    4. at least two elements;
+    5. every element occurs in SuperCon (any row);
+    6. the composition key is not in SuperCon (any Tc, the no-Tc-reported rows included);
+    7. no SuperCon composition with Tc > 0 within :data:`WIDE_GAP_PARENT_DISTANCE`: a parent that
+       superconducts when doped, intercalated or off-stoichiometric (La2CuO4 up to La1.3Sr0.7CuO4,
+       BaBiO3 up to Ba0.5K0.5BiO3).
+
+    Columns: ``formula`` (JARVIS), ``reduced_formula``, ``composition_key``, ``tc`` (0.0),
+    ``tc_reported`` (False), ``n_entries`` (JARVIS entries of the composition), ``class`` and
+    ``class_lim`` (as :func:`load_supercon`), ``oxygen_marker`` and ``implausible`` ('' everywhere),
+    then ``jid``, ``band_gap`` (eV), ``gap_source`` ('jarvis tbmbj' or 'jarvis optb88vdw'),
+    ``optb88vdw_bandgap``, ``mbj_bandgap`` (eV, NaN where JARVIS has none), ``e_hull`` (eV/atom)
+    and ``formation_energy`` (OptB88vdW, eV/atom). One row per composition key, in JARVIS order.
+    """
+    frame, compositions, rejected = _jarvis_compositions(root / jarvis / "jarvis_dft_3d.csv")
+    has_mbj = frame["mbj_bandgap"].notna()
+    frame["band_gap"] = frame["mbj_bandgap"].where(has_mbj, frame["optb88vdw_bandgap"])
+    frame["gap_source"] = np.where(has_mbj, "jarvis tbmbj", "jarvis optb88vdw")
+    frame = frame.rename(columns={"ehull": "e_hull"})
+    dropped = [rejected]
+
+    def keep(frame: pd.DataFrame, mask, reasons) -> pd.DataFrame:
+        """``frame``'s rows where ``mask``; the others go to ``dropped`` with their reason(s)."""
+        mask = np.asarray(mask, dtype=bool)
+        if not isinstance(reasons, str):
+            reasons = np.asarray(reasons, dtype=object)[~mask]
+        dropped.append(_rejected(frame["source_row"][~mask], frame["formula"][~mask], reasons))
+        return frame[mask].reset_index(drop=True)
+
+    frame = keep(frame, frame["band_gap"] >= WIDE_GAP_MIN_EV, f"band gap < {WIDE_GAP_MIN_EV:g} eV")
+    frame = keep(frame, frame["e_hull"] <= WIDE_GAP_MAX_E_HULL, f"e_hull > {WIDE_GAP_MAX_E_HULL:g} eV/atom")
+    present = compositions.amounts[frame["_parsed"].to_numpy()] > 0
+    frame = keep(frame, present.sum(axis=1) >= 2, "fewer than 2 elements")
+
+    known = load_supercon(root / supercon).table
+    known_fractions = _key_fractions(known["composition_key"])
+    absent = (compositions.amounts[frame["_parsed"].to_numpy()] > 0) & ~(known_fractions > 0).any(axis=0)
+    reasons = ["element absent from SuperCon: " + " ".join(np.asarray(SYMBOLS)[row]) for row in absent]
+    frame = keep(frame, ~absent.any(axis=1), reasons)
+
+    tc_by_key = known.groupby("composition_key")["tc"].max()
+    known_tc = frame["composition_key"].map(tc_by_key)
+    reasons = [f"in SuperCon ({f'Tc {tc:g} K' if tc > 0 else 'no Tc reported'})" for tc in known_tc.fillna(0)]
+    frame = keep(frame, known_tc.isna(), reasons)
+
+    superconductors = known[known["tc"] > 0].reset_index(drop=True)
+    nearest, distance = _nearest_within(
+        compositions.fractions[frame["_parsed"].to_numpy()],
+        known_fractions[(known["tc"] > 0).to_numpy()],
+        WIDE_GAP_PARENT_DISTANCE,
+    )
+    reasons = [
+        f"within {WIDE_GAP_PARENT_DISTANCE:.0%} of atoms of a SuperCon superconductor: "
+        f"{superconductors['formula'][i]} (Tc {superconductors['tc'][i]:g} K, {d:.1%} of atoms differ)"
+        if i >= 0 else ""
+        for i, d in zip(nearest, distance, strict=True)
+    ]  # fmt: skip
+    frame = keep(frame, nearest < 0, reasons)
+
+    chosen = compositions[frame["_parsed"].to_numpy()]
+    table = _described(frame, compositions).assign(
+        tc=0.0,
+        tc_reported=False,
+        oxygen_marker="",
+        implausible="",
+        **{"class": superconductor_class(chosen), "class_lim": superconductor_class(chosen, scheme="lim")},
+    )
+    columns = ["formula", "reduced_formula", "composition_key", "tc", "tc_reported", "n_entries", "class"]
+    columns += ["class_lim", "oxygen_marker", "implausible", "jid", "band_gap", "gap_source"]
+    columns += ["optb88vdw_bandgap", "mbj_bandgap", "e_hull", "formation_energy"]
+    return LoadedTable(table[columns], _combine_rejected(dropped))
+
+
+def _key_fractions(keys: pd.Series) -> np.ndarray:
+    """Atomic fractions (n, N_ELEMENTS) read off composition keys ('Ba0.1538 Cu0.2308 ...')."""
+    parts = keys.reset_index(drop=True).str.extractall(r"([A-Z][a-z]?)([0-9.]+)")
+    fractions = np.zeros((len(keys), N_ELEMENTS))
+    rows = parts.index.get_level_values(0).to_numpy()
+    fractions[rows, parts[0].map(INDEX).to_numpy()] = parts[1].astype(float).to_numpy()
+    return fractions
+
+
+def _nearest_within(fractions: np.ndarray, references: np.ndarray, limit: float) -> tuple[np.ndarray, np.ndarray]:
+    """For each row of ``fractions`` (atomic fractions, rows summing to 1), the index of the nearest
+    row of ``references`` by total-variation distance (1 - the sum of the element-wise minima: the
+    share of atoms that differ) when that distance is <= ``limit``, else -1; and that distance
+    (NaN for -1).
+
+    Only a reference whose elements make up at least 1 - ``limit`` of the row's atoms can be that
+    close: such pairs come from one matrix product per block of rows and are then measured exactly.
+    """
+    nearest = np.full(len(fractions), -1)
+    best = np.full(len(fractions), np.nan)
+    used = (fractions > 0).any(axis=0)
+    present = (references[:, used] > 0).astype(np.float32).T
+    for start in range(0, len(fractions), 1024):
+        block = fractions[start : start + 1024]
+        rows, columns = np.nonzero(block[:, used].astype(np.float32) @ present >= 1 - limit - 1e-6)
+        distance = 1.0 - np.minimum(block[rows], references[columns]).sum(axis=1)
+        close = distance <= limit + 1e-9
+        rows, columns, distance = rows[close], columns[close], distance[close]
+        order = np.lexsort((distance, rows))
+        rows, first = np.unique(rows[order], return_index=True)
+        nearest[start + rows] = columns[order][first]
+        best[start + rows] = distance[order][first]
+    return nearest, best
 
 
 def _tar_texts(path: Path) -> dict[str, str]:
