@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import math
+import re
+from fractions import Fraction
+
 import numpy as np
 import pandas as pd
 import pydantic
@@ -44,7 +48,7 @@ def test_filter_contract_on_real_rows(component, table):
 
 
 def test_smact_scales_doped_formulas_to_integers():
-    assert integer_counts(Compositions.from_formulas(["La1.85Sr0.15CuO4"]).amounts, 2)[0][[56, 37, 28, 7]].tolist() == [
+    assert integer_counts(Compositions.from_formulas(["La1.85Sr0.15CuO4"]).amounts)[0][0, [56, 37, 28, 7]].tolist() == [
         37, 3, 20, 80,
     ]
     assert SmactValid().keep(frame("La1.85Sr0.15CuO4", "YBa2Cu3O7", "NaCl", "NaCl2")).tolist() == [
@@ -65,22 +69,89 @@ def test_smact_pauling_test_and_bad_rows():
     assert SmactValid().keep(frame("", "not a formula", "Fe")).tolist() == [False, False, True]
 
 
+def exact_integer_formula(formula: str) -> str:
+    """``formula`` (element symbols and decimal amounts, no brackets) scaled exactly to the smallest
+    integers, with Fraction arithmetic on the written text: the reference the filter must match."""
+    amounts = {s: Fraction(a or 1) for s, a in re.findall(r"([A-Z][a-z]?)([0-9.]*)", formula)}
+    scale = math.lcm(*(a.denominator for a in amounts.values()))
+    counts = {s: int(a * scale) for s, a in amounts.items()}
+    divisor = math.gcd(*counts.values())
+    return "".join(f"{s}{n // divisor}" for s, n in counts.items())
+
+
 def test_smact_agrees_with_smact_validity_on_real_formulas(table):
     smact_screening = pytest.importorskip("smact.screening")
     from sc_toolkit import SYMBOLS
 
     sample = table.sample(150, random_state=1).reset_index(drop=True)
-    counts = integer_counts(Compositions.from_formulas(sample["formula"]).amounts, 2)
+    counts, code = integer_counts(Compositions.from_formulas(sample["formula"]).amounts)
+    assert (code == 0).all()
     integer_formulas = ["".join(f"{SYMBOLS[c]}{row[c]}" for c in np.flatnonzero(row)) for row in counts]
     for settings in ({}, {"include_alloys": False}, {"use_pauling_test": False}):
         expected = [smact_screening.smact_validity(f, **settings) for f in integer_formulas]
         assert SmactValid(**settings).keep(sample).tolist() == expected
 
 
+@pytest.fixture(scope="module")
+def decoded_samples(supercon_slice) -> list[str]:
+    """Formulas decoded from noisy encodings of real rows: 200 by scgan-onehot (3 decimals), 100 by
+    element-fractions (2 decimals), as a generator's outputs are."""
+    from sctk_composition import ElementFractions, ScganOnehot
+
+    rng = np.random.default_rng(3)
+    rows = supercon_slice["formula"].sample(300, random_state=2).tolist()
+    onehot = ScganOnehot()
+    X = onehot.encode(rows[:200])
+    X = X + np.where(X > 0, rng.normal(0.0, 0.05, X.shape), 0.0)
+    fractions = ElementFractions()
+    F = fractions.encode(rows[200:])
+    F = F * rng.uniform(0.9, 1.1, F.shape)
+    formulas = onehot.decode(X).formulas + fractions.decode(F).formulas
+    return [f for f in formulas if f]
+
+
+def test_decoded_formulas_are_exactly_their_grid_amounts(supercon_slice):
+    """A decoder rounds once onto its grid and writes those amounts: parsing the formula gives them back."""
+    from sctk_composition import ElementFractions, LimMatrix, ScganOnehot
+
+    rows = supercon_slice["formula"].head(200).tolist()
+    rng = np.random.default_rng(4)
+    for encoder, places in ((ScganOnehot(), 3), (LimMatrix(decimals=4), 4), (ElementFractions(), 2),
+                            (ElementFractions(amount_step=0.05), 2)):
+        X = encoder.encode(rows)
+        decoded = encoder.decode(X + np.where(X > 0, rng.normal(0.0, 0.05, X.shape), 0.0))
+        assert np.array_equal(np.round(decoded.amounts, places), decoded.amounts)
+        filled = [i for i, f in enumerate(decoded.formulas) if f]
+        parsed = Compositions.from_formulas([decoded.formulas[i] for i in filled]).amounts
+        assert np.allclose(parsed, decoded.amounts[filled], rtol=0, atol=1e-12)
+
+
+def test_smact_judges_exactly_the_written_formula(decoded_samples):
+    """Accepted iff smact_validity accepts the exact integer scaling of the written formula."""
+    smact_screening = pytest.importorskip("smact.screening")
+    assert len(decoded_samples) > 250
+    assert any(re.search(r"\.[0-9]{3}", f) for f in decoded_samples)  # 3-decimal amounts are judged as such
+    for settings in ({}, {"include_alloys": False}):
+        kept = SmactValid(**settings).keep(frame(*decoded_samples)).tolist()
+        expected = [smact_screening.smact_validity(exact_integer_formula(f), **settings) for f in decoded_samples]
+        assert kept == expected
+
+
+def test_smact_rejects_what_it_cannot_judge_exactly_and_says_why():
+    component = SmactValid(max_decimals=3, max_count=10_000)
+    formulas = frame("NaCl", "Na0.0001Cl", "Na10Cl10.001", "not a formula", "La1.85Sr0.15CuO4")
+    assert component.keep(formulas).tolist() == [True, False, False, False, True]
+    assert component.provenance()["unjudged"] == {
+        "formula does not parse": 1,
+        "amounts finer than max_decimals decimal places": 1,
+        "integer formula has an amount above max_count": 1,
+    }
+
+
 def test_smact_provenance_names_version_and_settings():
     provenance = SmactValid(oxidation_states_set="icsd16").provenance()
     assert provenance["oxidation_states_set"] == "icsd16" and "smact" in provenance
-    assert {"use_pauling_test", "include_alloys", "decimals"} <= set(provenance)
+    assert {"use_pauling_test", "include_alloys", "max_decimals", "max_count", "integer_scaling"} <= set(provenance)
 
 
 def test_novel_uses_reference_keys_or_formulas(table):

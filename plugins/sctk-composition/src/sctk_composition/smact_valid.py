@@ -25,13 +25,31 @@ NAMED_SETS = {
 }
 
 
+#: Largest integer amount of one element that ``smact-valid`` judges by default (the bound that
+#: ``parse_formula`` puts on written amounts).
+MAX_COUNT = 1_000_000
+#: Why a row is rejected without a SMACT verdict, in the order of the codes of :func:`integer_counts`.
+UNJUDGED = ("formula does not parse", "amounts finer than max_decimals decimal places",
+            "integer formula has an amount above max_count")
+
+
 class SmactValid(sc_toolkit.Filter):
-    """Keep compositions that SMACT 4's ``smact_validity`` accepts, after scaling amounts to integers.
+    """Keep compositions that SMACT 4's ``smact_validity`` accepts on the exact integer scaling of
+    the written formula.
 
     SMACT truncates fractional amounts with ``int()`` (La1.85Sr0.15CuO4 would be read as La1CuO4,
-    Sr dropped). Here every amount is first rounded to ``decimals`` decimal places and the formula
-    multiplied by the least common multiple of the denominators (La1.85Sr0.15CuO4 -> La37Sr3Cu20O80);
-    elements whose amount rounds to 0 are left out. The integer formula is then judged by SMACT's rules:
+    Sr dropped). Here each formula is read at its written precision: d is the fewest decimal places
+    (at most ``max_decimals``) that hold every amount exactly, the amounts are multiplied by 10**d
+    and divided by their greatest common divisor (La1.85Sr0.15CuO4 -> La37Sr3Cu20O80,
+    Ba2.085Ca1.325Zn0.703Cu2.123Cl0.684O7.234 -> Ba2085Ca1325Zn703Cu2123Cl684O7234). Nothing is
+    rounded: the formula judged is the formula written, so a decoder's grid (e.g. scgan-onehot's 3
+    decimals) is the grid judged. A row is rejected without a verdict when its formula does not
+    parse, when an amount needs more than ``max_decimals`` places, or when an integer amount exceeds
+    ``max_count`` (default 1e6, the bound ``parse_formula`` puts on written amounts: beyond it the
+    integer formula is no longer one SMACT's rules were made for, and it is not judged on a rounded
+    one instead); the counts of such rows per reason are in ``provenance()['unjudged']`` after
+    ``keep``. The integer formula is
+    then judged by SMACT's rules:
 
     - a single element passes;
     - with ``include_alloys``, a composition made only of SMACT's metals passes without further test
@@ -44,9 +62,11 @@ class SmactValid(sc_toolkit.Filter):
       without oxidation states in the set fails.
 
     The result equals ``smact.screening.smact_validity(integer_formula, use_pauling_test,
-    include_alloys, oxidation_states_set=...)`` with SMACT's other options at their defaults; it is
-    computed without enumerating every oxidation-state combination (a subset-sum over charges per
-    electronegativity cut), once per distinct integer formula. Rows whose formula does not parse fail.
+    include_alloys, oxidation_states_set=...)`` with SMACT's other options at their defaults. It is
+    computed once per distinct integer formula, without SMACT's enumeration of the oxidation-state
+    combinations (whose count is the product of the elements' state counts): first charge
+    neutrality alone, then per electronegativity cut, the charge totals reachable by each half of
+    the elements are met in the middle. The cost does not grow with the size of the integers.
     """
 
     name: ClassVar[str] = "smact-valid"
@@ -64,20 +84,32 @@ class SmactValid(sc_toolkit.Filter):
             description="SMACT's oxidation states: 'default' is SMACT 4's default (ICSD 2024 states seen "
             "in >= 3 reports, no zero), or one of SMACT's named sets",
         )
-        decimals: int = Field(
-            2, ge=0, le=4, description="amounts are rounded to this many decimal places before scaling to integers"
+        max_decimals: int = Field(
+            6, ge=0, le=9,
+            description="amounts are read exactly as written; a formula with an amount finer than this "
+            "many decimal places is rejected",
         )
+        max_count: int = Field(
+            MAX_COUNT, ge=1, le=10**12,
+            description="a formula whose exact integer scaling has an amount above this is rejected",
+        )
+
+    def __init__(self, params=None, **overrides: Any):
+        super().__init__(params, **overrides)
+        self._unjudged: dict[str, int] = {}
 
     def columns(self) -> tuple[str, ...]:
         return ("formula",)
 
     def keep(self, table: pd.DataFrame, *, run=None) -> np.ndarray:
         amounts, parsed = formula_amounts(table)
-        counts = integer_counts(amounts, self.params.decimals)
+        counts, code = integer_counts(amounts, self.params.max_decimals, self.params.max_count)
+        code[~parsed] = 1
+        self._unjudged = {reason: int((code == i + 1).sum()) for i, reason in enumerate(UNJUDGED)}
         unique, inverse = np.unique(counts, axis=0, return_inverse=True)
         data = _oxidation_data(self.params.oxidation_states_set)
         verdicts = np.array([self._valid(row, data) for row in unique], dtype=bool)
-        return parsed & verdicts[inverse.reshape(-1)]
+        return (code == 0) & verdicts[inverse.reshape(-1)]
 
     def _valid(self, counts: np.ndarray, data: _OxidationData) -> bool:
         columns = np.flatnonzero(counts)
@@ -91,8 +123,10 @@ class SmactValid(sc_toolkit.Filter):
         if any(not s for s in states):
             return False
         n = [int(counts[c]) for c in columns]
+        if not _can_be_neutral(n, states):
+            return False
         if not self.params.use_pauling_test:
-            return _can_be_neutral(n, states)
+            return True
         eneg = [data.eneg[c] for c in columns]
         if any(x is None for x in eneg):
             return False
@@ -118,29 +152,60 @@ class SmactValid(sc_toolkit.Filter):
             "smact": importlib.metadata.version("smact"),
             **self.params.model_dump(),
             "oxidation_states": _oxidation_data(self.params.oxidation_states_set).description,
-            "integer_scaling": f"amounts rounded to {self.params.decimals} decimals, times the LCM of denominators",
+            "integer_scaling": "exact: amounts at their written precision (at most "
+            f"{self.params.max_decimals} decimals) times 10**decimals, divided by their gcd; "
+            f"integer amounts up to {self.params.max_count}",
+            "unjudged": dict(self._unjudged),
         }
 
 
-def integer_counts(amounts: np.ndarray, decimals: int) -> np.ndarray:
-    """Smallest integer formula of each row after rounding amounts to ``decimals`` decimal places."""
-    counts = np.round(amounts * 10**decimals).astype(np.int64)
-    divisor = np.gcd.reduce(counts, axis=1)
-    return counts // np.maximum(divisor, 1)[:, None]
+def integer_counts(amounts: np.ndarray, max_decimals: int = 6, max_count: int = MAX_COUNT) -> tuple[np.ndarray, np.ndarray]:
+    """Exact smallest integer formula of each row of ``amounts`` (parsed from written formulas), and
+    a code per row: 0 judged, 2 an amount needs more than ``max_decimals`` decimal places, 3 an
+    integer amount exceeds ``max_count`` (rows with code != 0 get zero counts).
+
+    A row is read at the fewest decimal places d that hold every amount: ``a * 10**d`` is within
+    1e-6 (plus 1e-13 relative, for the float error of parsing and of brackets) of a whole number.
+    A written amount with at most ``max_decimals`` places gives its own integers; one that needs
+    more places is only read at a coarser grid when its extra digits are below 1e-6 of a grid
+    step (more than 12 decimal places at the default).
+    """
+    places = np.full(len(amounts), -1)
+    scaled = np.zeros(amounts.shape)
+    for d in range(max_decimals + 1):
+        open_rows = np.flatnonzero(places < 0)
+        if not len(open_rows):
+            break
+        rows = amounts[open_rows]
+        exact = rows * 10.0**d
+        grid = np.round(exact)
+        fits = (np.abs(exact - grid) <= 1e-6 + 1e-13 * grid).all(axis=1)
+        places[open_rows[fits]] = d
+        scaled[open_rows[fits]] = grid[fits]
+    # Parsed amounts are at most MAX_AMOUNT (1e6), so 10**9 times them is an exact int64.
+    counts = scaled.astype(np.int64)
+    counts //= np.maximum(np.gcd.reduce(counts, axis=1), 1)[:, None]
+    code = np.where(places < 0, 2, np.where(counts.max(axis=1, initial=0) > max_count, 3, 0))
+    counts[code != 0] = 0
+    return counts, code
+
+
+def _sums(counts: list[int], states: list[tuple[int, ...]]) -> set[int]:
+    """Every charge total sum(counts[i] * o_i) with o_i in states[i]."""
+    totals = {0}
+    for n, s in zip(counts, states):
+        totals = {t + n * o for t in totals for o in s}
+    return totals
 
 
 def _can_be_neutral(counts: list[int], states: list[tuple[int, ...]]) -> bool:
-    """Whether sum(counts[i] * o_i) == 0 for some o_i in states[i]: reachable charge totals as the
-    set bits of an integer (bit ``offset`` is charge 0)."""
-    offset = sum(n * max(abs(o) for o in s) for n, s in zip(counts, states))
-    reachable = 1 << offset
-    for n, s in zip(counts, states):
-        step = 0
-        for o in s:
-            shift = n * o
-            step |= reachable << shift if shift >= 0 else reachable >> -shift
-        reachable = step
-    return bool(reachable >> offset & 1)
+    """Whether sum(counts[i] * o_i) == 0 for some o_i in states[i]: the totals of the first elements
+    met with the negated totals of the rest, split where the products of state counts balance."""
+    sizes = np.cumprod([len(s) for s in states])
+    split = int(np.argmin(np.maximum(sizes, sizes[-1] / sizes))) + 1
+    left = _sums(counts[:split], states[:split])
+    right = _sums(counts[split:], states[split:])
+    return any(-t in left for t in right)
 
 
 @dataclass(frozen=True)
