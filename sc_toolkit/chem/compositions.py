@@ -89,7 +89,10 @@ class Compositions:
 
     @classmethod
     def from_matrix(cls, amounts: np.ndarray, *, decimals: int = 4) -> Compositions:
-        """Build from an amounts matrix; formulas are formatted from the rows."""
+        """Build from an amounts matrix; formulas are formatted from the rows with ``decimals``
+        places. Amounts on the grid of multiples of 10**-decimals (as decoders round them) are
+        written exactly, so the formula and the amounts are the same composition; others are
+        written rounded while ``amounts`` keeps them."""
         amounts = np.asarray(amounts, dtype=float)
         return cls([format_formula(d, decimals=decimals) for d in _row_dicts(amounts)], amounts)
 

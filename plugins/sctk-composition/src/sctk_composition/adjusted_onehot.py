@@ -32,8 +32,9 @@ def _one_hot(amounts: np.ndarray, levels: np.ndarray, n_rows: int) -> tuple[np.n
 
 def _decode_amounts(rows: np.ndarray, weights: np.ndarray, decimals: int) -> Compositions:
     """Compositions from (n, n_elements, n_rows) row scores and weights: per element the row k with
-    the highest score (the first on ties), amount k * weight there rounded to ``decimals``; row 0, or
-    an amount that rounds to <= 0, means absent."""
+    the highest score (the first on ties), amount k * weight there rounded once onto the grid of
+    multiples of 10**-decimals; row 0, or an amount that rounds to <= 0, means absent. The formulas
+    hold exactly these amounts."""
     k = np.argmax(rows, axis=2)
     weight = np.take_along_axis(weights, k[..., None], axis=2)[..., 0]
     amounts = np.round(np.where(np.isfinite(weight), k * weight, 0.0), decimals)
@@ -54,7 +55,10 @@ def _as_batch(features: np.ndarray, shape: tuple[int, ...], encoder: str) -> np.
     )
 
 
-_DECIMALS = Field(3, ge=0, le=6, description="decode: decimal places of the decoded amounts")
+_DECIMALS = Field(
+    3, ge=0, le=6,
+    description="decode: the amounts' grid, multiples of 10**-decimals; the formula holds exactly these amounts",
+)
 
 
 class ScganOnehot(sc_toolkit.Encoder):
@@ -70,8 +74,10 @@ class ScganOnehot(sc_toolkit.Encoder):
 
     ``decode`` takes that shape or its flattened rows (a generator's output): per element the row
     with the largest value (the first on ties), row 0 meaning absent, else amount = k * value there,
-    rounded to ``decimals``; amounts that round to <= 0 are dropped. Encoded formulas decode to their
-    own amounts up to that rounding.
+    rounded once onto the grid of multiples of 10**-``decimals`` (0.001 by default); amounts that
+    round to <= 0 are dropped. The formula written is exactly the grid amounts (Ba2.085Cu2.123O7.234),
+    and it is what ``smact-valid`` and the evaluation judge. Encoded formulas decode to their own
+    amounts up to that rounding.
     """
 
     name: ClassVar[str] = "scgan-onehot"
@@ -129,7 +135,8 @@ class LimMatrix(sc_toolkit.Encoder):
 
     ``decode`` takes that shape or its flattened rows: per element the row k with the largest value
     in channel 0 (the first on ties; row 0 means absent), amount = k * channel 1 at row k, rounded
-    to ``decimals``; amounts that round to <= 0 are dropped.
+    once onto the grid of multiples of 10**-``decimals`` (0.001 by default); amounts that round to
+    <= 0 are dropped. The formula written is exactly the grid amounts, as ``scgan-onehot``'s.
     """
 
     name: ClassVar[str] = "lim-matrix"

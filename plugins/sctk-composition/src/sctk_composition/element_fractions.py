@@ -38,8 +38,9 @@ class ElementFractions(sc_toolkit.Encoder):
        rounds away);
     2. when the smallest whole multiplier up to 4 makes every amount whole, it is applied
        (AlO1.5 -> Al2O3);
-    3. amounts are rounded to the resolution: ``decimals`` places, or multiples of ``amount_step``
-       when it is set.
+    3. amounts are rounded once onto the grid: multiples of 10**-``decimals`` (0.01 by default), or
+       of ``amount_step`` when it is set. The formula written holds exactly these amounts, and it
+       is what ``smact-valid`` and the evaluation judge.
 
     So YBa2Cu3O7 and La1.85Sr0.15CuO4 decode to themselves, and a generated row with no simple ratio
     reads as e.g. BaO2.68Cu3.22. With ``amount_step = 0.05`` a generated La0.263Sr0.0294Cu0.143O0.564
@@ -57,7 +58,10 @@ class ElementFractions(sc_toolkit.Encoder):
         min_fraction: float = Field(
             0.01, ge=0.0, lt=1.0, description="decode: atomic fractions below this are dropped as noise"
         )
-        decimals: int = Field(2, ge=0, le=6, description="decode: decimal places of the decoded amounts")
+        decimals: int = Field(
+            2, ge=0, le=6,
+            description="decode: the amounts' grid, multiples of 10**-decimals; the formula holds exactly these amounts",
+        )
         amount_step: float | None = Field(
             None, gt=0.0, le=1.0,
             description="decode: round amounts to multiples of this step (e.g. 0.05) instead of to decimals",
