@@ -413,7 +413,7 @@ WIDE_GAP_INSULATORS = Dataset(
     description=(
         "Non-superconductor references built from the files of jarvis-dft-3d and supercon (no file of "
         "its own): JARVIS-DFT compositions with a DFT band gap >= 2 eV (TBmBJ where JARVIS has it, else "
-        "OptB88vdW), E_hull <= 0.1 eV/atom, two or more elements, all of them found in SuperCon, not in "
+        "OptB88vdW) and an OptB88vdW gap >= 1 eV, E_hull <= 0.1 eV/atom, two or more elements, all of them found in SuperCon, not in "
         "SuperCon (any Tc) and not within 10 % of atoms of a SuperCon superconductor (a doped parent); "
         "tc = 0 and SuperCon's columns, as negatives for a superconductor classifier (docs/data.md)."
     ),

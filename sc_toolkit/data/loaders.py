@@ -349,6 +349,9 @@ def _jarvis_compositions(path: Path) -> tuple[pd.DataFrame, Compositions, pd.Dat
 # Wide-gap reference set (non-superconductors); docs/data.md justifies the rule and gives the counts.
 #: Smallest DFT band gap (eV) of a reference compound.
 WIDE_GAP_MIN_EV = 2.0
+#: Smallest OptB88vdW gap (eV) of a reference compound whose TBmBJ gap passes: both functionals
+#: must see an insulator (TBmBJ opens spurious gaps in some open-shell d and f compounds).
+WIDE_GAP_MIN_OPTB88VDW_EV = 1.0
 #: Largest JARVIS energy above the convex hull (eV/atom) of a reference compound.
 WIDE_GAP_MAX_E_HULL = 0.1
 #: A compound is a superconductor's parent when at most this share of its atoms differs from a
@@ -368,11 +371,12 @@ def load_wide_gap_insulators(root: Path, *, jarvis: str, supercon: str) -> Loade
     1. one entry per composition, the lowest formation energy (as :func:`load_jarvis_dft_3d`);
     2. ``band_gap`` >= :data:`WIDE_GAP_MIN_EV`: the TBmBJ gap where JARVIS has one, else the
        OptB88vdW gap (which underestimates gaps, so the rule errs towards leaving compounds out);
-    3. ``e_hull`` <= :data:`WIDE_GAP_MAX_E_HULL` eV/atom;
-    4. at least two elements;
-    5. every element occurs in SuperCon (any row);
-    6. the composition key is not in SuperCon (any Tc, the no-Tc-reported rows included);
-    7. no SuperCon composition with Tc > 0 within :data:`WIDE_GAP_PARENT_DISTANCE`: a parent that
+    3. OptB88vdW gap >= :data:`WIDE_GAP_MIN_OPTB88VDW_EV` (a TBmBJ gap that OptB88vdW confirms);
+    4. ``e_hull`` <= :data:`WIDE_GAP_MAX_E_HULL` eV/atom;
+    5. at least two elements;
+    6. every element occurs in SuperCon (any row);
+    7. the composition key is not in SuperCon (any Tc, the no-Tc-reported rows included);
+    8. no SuperCon composition with Tc > 0 within :data:`WIDE_GAP_PARENT_DISTANCE`: a parent that
        superconducts when doped, intercalated or off-stoichiometric (La2CuO4 up to La1.3Sr0.7CuO4,
        BaBiO3 up to Ba0.5K0.5BiO3).
 
@@ -399,6 +403,11 @@ def load_wide_gap_insulators(root: Path, *, jarvis: str, supercon: str) -> Loade
         return frame[mask].reset_index(drop=True)
 
     frame = keep(frame, frame["band_gap"] >= WIDE_GAP_MIN_EV, f"band gap < {WIDE_GAP_MIN_EV:g} eV")
+    frame = keep(
+        frame,
+        frame["optb88vdw_bandgap"] >= WIDE_GAP_MIN_OPTB88VDW_EV,
+        f"OptB88vdW gap < {WIDE_GAP_MIN_OPTB88VDW_EV:g} eV (TBmBJ gap not confirmed)",
+    )
     frame = keep(frame, frame["e_hull"] <= WIDE_GAP_MAX_E_HULL, f"e_hull > {WIDE_GAP_MAX_E_HULL:g} eV/atom")
     present = compositions.amounts[frame["_parsed"].to_numpy()] > 0
     frame = keep(frame, present.sum(axis=1) >= 2, "fewer than 2 elements")
