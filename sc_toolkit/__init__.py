@@ -48,6 +48,8 @@ _LAZY = {
     "load_dataset": ("sc_toolkit.data", "load"),
     "Dataset": ("sc_toolkit.data", "Dataset"),
     "DataFile": ("sc_toolkit.data", "DataFile"),
+    "ReferenceHull": ("sc_toolkit.run.stability", "ReferenceHull"),
+    "reference_phases": ("sc_toolkit.run.stability", "reference_phases"),
 }
 
 
@@ -77,6 +79,7 @@ __all__ = [
     "Generator",
     "Params",
     "Predictor",
+    "ReferenceHull",
     "Run",
     "RunLike",
     "SctkError",
@@ -97,6 +100,7 @@ __all__ = [
     "parse_formula",
     "progress",
     "reduced_formula",
+    "reference_phases",
     "regression_metrics",
     "resolve_device",
     "roc_auc",
