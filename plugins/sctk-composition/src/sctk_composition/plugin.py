@@ -9,6 +9,7 @@ from .filters import Elements, Novel, Threshold, Unique, Values
 from .magpie import Magpie
 from .site_valence import SiteValence
 from .smact_valid import SmactValid
+from .stable import Stable
 
 
 @hookimpl
@@ -23,5 +24,5 @@ def register_encoders(register):
 
 @hookimpl
 def register_filters(register):
-    for cls in (SmactValid, Novel, Unique, Elements, Threshold, Values):
+    for cls in (SmactValid, Novel, Unique, Elements, Threshold, Values, Stable):
         register(cls)
