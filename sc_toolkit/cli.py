@@ -183,12 +183,8 @@ def predict(
         shown.to_csv(output, index=False)
         err.print(f"{int((table['error'] == '').sum())} of {len(table)} rows predicted -> {escape(str(output))}")
         return
-    grid = Table()
-    for column in shown.columns:
-        grid.add_column(escape(str(column)))
-    for _, row in shown.iterrows():
-        grid.add_row(*(f"{v:.3f}" if isinstance(v, float) else escape(str(v)) for v in row))
-    out.print(grid)
+    out.print(_results_table(shown, [c for c in shown.columns if c not in _detail_columns(shown)], None))
+    _domain_note(shown)
 
 
 def _percent(value: float) -> str:
@@ -261,23 +257,56 @@ def _summary(run: Run) -> None:
         out.print(escape(f"evaluation of {metrics['evaluation']['n_samples']} fresh samples: {_evaluation_line(evaluation)}"))
     accepted = run.candidates
     if accepted is not None and len(accepted):
-        out.print(_candidates_table(accepted, run.plan.rank.top if run.plan and run.plan.rank else 10))
+        top = run.plan.rank.top if run.plan and run.plan.rank else 10
+        out.print(_candidates_table(accepted, top))
+        _domain_note(accepted.head(top))
     out.print(f"run directory: [bold]{escape(str(run.path))}[/bold]")
+
+
+#: Suffixes and names of the prediction columns the terminal shows (the CSV files keep every column).
+_SHOWN = ("_pred", "_std", "_proba", "_lo", "_hi")
+
+
+def _detail_columns(table: pd.DataFrame) -> list[str]:
+    """Columns left out of a terminal table: per-predictor domain columns when the combined
+    ``in_domain`` is there, and distances."""
+    detail = [c for c in table.columns if c.endswith("_domain_distance")]
+    if "in_domain" in table.columns:
+        detail += [c for c in table.columns if c.endswith("_in_domain")]
+    return detail
+
+
+def _results_table(table: pd.DataFrame, columns: list[str], title: str | None) -> Table:
+    """``columns`` of ``table`` as a terminal table; a row outside the models' applicability domain
+    (``in_domain`` False) is shown in yellow with a '!' after its formula."""
+    grid = Table(title=title)
+    for column in columns:
+        formula = column in ("formula", "reduced_formula")
+        grid.add_column(escape(str(column)), overflow="fold" if formula else "ellipsis",
+                        justify="left" if formula or column == "error" else "right")
+    outside = table["in_domain"].astype("boolean").eq(False) if "in_domain" in table.columns else None
+    for i, row in table.iterrows():
+        foreign = outside is not None and bool(outside.loc[i])
+        cells = [f"{row[c]:.2f}" if isinstance(row[c], float) else escape(str(row[c])) for c in columns]
+        if foreign:
+            cells = [cell + " !" if c in ("formula", "reduced_formula") else cell for c, cell in zip(columns, cells)]
+        grid.add_row(*cells, style="yellow" if foreign else None)
+    return grid
+
+
+def _domain_note(table: pd.DataFrame) -> None:
+    if "in_domain" in table.columns and table["in_domain"].astype("boolean").eq(False).any():
+        err.print("[yellow]![/yellow] outside the applicability domain of the models (in_domain = False): "
+                  "the predictions are extrapolations", highlight=False)
 
 
 def _candidates_table(accepted: pd.DataFrame, top: int) -> Table:
     """The first ``top`` ranked candidates: formula and every prediction column. A formula too long
     for the terminal wraps inside its cell instead of being cut: it is the result."""
-    table = Table(title=f"top {min(top, len(accepted))} of {len(accepted)} accepted candidates")
-    columns = ["rank", "reduced_formula"] + [c for c in accepted.columns if c.endswith(("_pred", "_std", "_proba"))]
-    for column in columns:
-        if column == "reduced_formula":
-            table.add_column(column, overflow="fold")
-        else:
-            table.add_column(column, justify="right")
-    for _, row in accepted.head(top).iterrows():
-        table.add_row(*(f"{row[c]:.2f}" if isinstance(row[c], float) else escape(str(row[c])) for c in columns))
-    return table
+    columns = ["rank", "reduced_formula"] + [c for c in accepted.columns
+                                            if c.endswith(_SHOWN) or c.startswith("expected_") or c == "in_domain"]
+    return _results_table(accepted.head(top), columns,
+                          f"top {min(top, len(accepted))} of {len(accepted)} accepted candidates")
 
 
 @app.command("list-plugins")

@@ -36,7 +36,7 @@ from .recipe import (
 )
 from .registry import ComponentEntry, Registry
 from .run.directory import GENERATOR, PREDICTORS, RunDir
-from .run.predict import output_columns
+from .run.predict import IN_DOMAIN_COLUMN, expected_column, output_columns
 from .run.tables import read_user_csv
 
 #: Columns every candidate row has before any prediction.
@@ -75,7 +75,11 @@ class PredictorPlan:
         return getattr(self.step.params, "task", "regression")
 
     def outputs(self) -> list[str]:
-        return output_columns(self.section.name, self.task, self.step.entry.cls.supports_std)
+        """Every column this predictor adds to a candidate table, its derived columns included."""
+        s = self.section
+        columns = output_columns(s.name, self.task, self.step.entry.cls.supports_std, interval=s.interval is not None,
+                                 domain=s.domain, hull=bool(s.hull))
+        return columns + ([expected_column(s.name)] if s.expected else []) + ([IN_DOMAIN_COLUMN] if s.domain else [])
 
 
 @dataclass
@@ -130,7 +134,7 @@ class Plan:
         if self.filters:
             out["filters"] = [_ref(s) | {"name": s.label} for s in self.filters]
         if self.rank:
-            out["rank"] = self.rank.model_dump()
+            out["rank"] = _drop_none(self.rank.model_dump())
         if self.evaluate:
             out["evaluate"] = _drop_none(self.evaluate.model_dump())
         return out
@@ -354,11 +358,14 @@ def _build(raw: dict[str, Any], registry: Registry, *, quick: bool, source: str 
         if any(p.section.name == section.name for p in predictors):
             v.problem(f"{where}.name", f"two predictors are named '{section.name}'",
                       "give each predictor its own name")
+        if step:
+            _check_calibration(v, section, step, where)
         selection = [v.step(ref, "filter", f"{where}.filters.{j}", inherited, ref.name)
                      for j, ref in enumerate(section.filters)]
         if step and encoder and all(selection):
             predictors.append(PredictorPlan(section, step, encoder, selection))
 
+    _check_predictor_links(v, predictors)
     if data_columns is not None:
         _check_data_columns(v, f"the data file {data.path}", data_columns, data_filters, predictors)
 
@@ -505,7 +512,7 @@ def _check_data_columns(v: _Validator, source: str, columns: set[str], data_filt
         for column in sorted(step.build().columns()):
             need(f"{step.where}.params", column, f"filter '{step.label}'")
     for p in predictors:
-        if p.section.from_run:
+        if p.section.from_run or p.section.dataset:  # trained elsewhere, or on its own dataset
             continue
         where = p.step.where
         for column in p.section.targets + ([p.section.score_on] if p.section.score_on else []):
@@ -528,6 +535,37 @@ def check_sources(plan: Plan, registry: Registry, *, allow_modified: bool = Fals
             raise RecipeError(v.problems, source=source)
     if plan.candidates and plan.candidates.dataset:
         load(registry.dataset(plan.candidates.dataset), allow_modified=allow_modified)
+
+
+def _check_calibration(v: _Validator, section: PredictorSection, step: Step, where: str) -> None:
+    """Intervals, bounds and hulls belong to regressors; datasets named must be registered."""
+    regression = getattr(step.params, "task", "regression") == "regression"
+    for key, asked in (("interval", section.interval is not None), ("min_value", section.min_value is not None),
+                       ("hull", bool(section.hull)), ("expected", section.expected is not None)):
+        if asked and not regression:
+            v.problem(f"{where}.{key}", f"'{key}' applies to a regressor, but predictor '{section.name}' classifies",
+                      f"remove '{key}' from this predictor")
+    if section.negatives and section.threshold is None:
+        v.problem(f"{where}.negatives", "negatives are rows labelled below the threshold, but the predictor has none",
+                  "give threshold (e.g. 0.0 for 'superconducts at all')")
+    for key, names in (("dataset", [section.dataset] if section.dataset else []),
+                       ("negatives", [section.negatives] if section.negatives else []), ("hull", section.hull)):
+        for name in names:
+            if name not in v.registry.datasets:
+                v.problem(f"{where}.{key}", f"no dataset named '{name}'",
+                          did_you_mean(name, v.registry.datasets) or "see `sctk data list`")
+
+
+def _check_predictor_links(v: _Validator, predictors: list[PredictorPlan]) -> None:
+    """``expected`` names a classifier of the recipe; one predictor at most gives the hull column."""
+    tasks = {p.section.name: p.task for p in predictors}
+    for i, p in enumerate(predictors):
+        wanted = p.section.expected
+        if wanted is not None and tasks.get(wanted) != "classification":
+            v.problem(f"predictors.{i}.expected", f"no classification predictor named '{wanted}'",
+                      did_you_mean(wanted, [n for n, t in tasks.items() if t == "classification"]))
+    if sum(bool(p.section.hull) for p in predictors) > 1:
+        v.problem("predictors", "two predictors give 'e_hull_pred'", "keep 'hull' on one formation-energy predictor")
 
 
 def _list_section(raw: dict[str, Any], key: str, v: _Validator) -> list[Any]:

@@ -113,6 +113,24 @@ class PredictorSection(_Strict):
                                  "(default: the target; needed when the target has several columns)")
     threshold: float | None = Field(None, description="classify target > threshold (classification)")
     holdout: float = Field(0.2, ge=0.0, lt=1.0, description="share of composition groups held out")
+    dataset: str | None = Field(None, description="registered dataset to train on instead of [data] "
+                                "(e.g. 'mp-e-form' for a formation-energy model)")
+    negatives: str | None = Field(None, description="registered dataset of known non-superconductors appended "
+                                  "to the training rows with target 0 (e.g. 'wide-gap-insulators')")
+    min_value: float | None = Field(None, description="smallest value the target can take: predictions and "
+                                    "interval bounds are clipped there (0 for Tc)")
+    interval: float | None = Field(None, gt=0.0, lt=1.0, description="conformal prediction interval at this "
+                                   "level (e.g. 0.9): '<name>_lo', '<name>_hi', calibrated on held-out groups")
+    interval_by: Literal["family", "none"] = Field("family", description="calibrate the interval per "
+                                                   "superconductor family (cuprate, iron-based, other) or pooled")
+    domain: bool = Field(False, description="applicability domain: '<name>_domain_distance', "
+                         "'<name>_in_domain' and 'in_domain', threshold calibrated on held-out groups")
+    domain_quantile: float = Field(0.95, gt=0.0, le=1.0, description="held-out compositions' distance "
+                                   "quantile that sets the domain threshold")
+    expected: str | None = Field(None, description="classification predictor whose P(positive) x this "
+                                 "prediction is written as 'expected_<name>' (e.g. expected Tc)")
+    hull: list[str] = Field(default_factory=list, description="registered datasets of formation energies "
+                            "whose convex hull gives 'e_hull_pred' from this formation-energy predictor")
 
 
 class CandidatesSection(_Strict):
@@ -131,6 +149,10 @@ class RankSection(_Strict):
     by: str = Field(description="column to sort accepted candidates by")
     descending: bool = True
     top: int = Field(25, gt=0, description="candidates shown in the summary")
+    max_per_element_set: int | None = Field(None, gt=0, description="keep at most this many accepted "
+                                            "candidates per set of elements, best first")
+    min_distance: float | None = Field(None, gt=0.0, description="skip a candidate whose atomic fractions lie "
+                                       "within this L1 distance of a better-ranked kept one")
 
 
 class QuickSection(_Strict):

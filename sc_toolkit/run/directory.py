@@ -61,6 +61,11 @@ CANDIDATES = "candidates.parquet"
 CANDIDATES_CSV = "candidates.csv"
 ACCEPTED = "accepted.csv"
 REPORT = "report.html"
+#: Beside a saved predictor: its settings (min_value, expected), conformal calibration, domain, hull.
+EXTRAS_FILE = "extras.json"
+INTERVAL_FILE = "interval.npz"
+DOMAIN_FILE = "domain.npz"
+HULL_DIR = "hull"
 #: The header every saved component carries: kind, name and params (see ``Component.save``).
 COMPONENT_FILE = "component.json"
 

@@ -88,7 +88,9 @@ def scoring_predictor(saved: SavedPredictor, recipe: dict[str, Any], rates: dict
             return np.zeros(0)
         return np.asarray(saved.model.predict(saved.encoder.encode(compositions)))
 
-    return gm.ScoringPredictor(saved.name, saved.model.task, predict, recipe, rates)
+    hull = saved.extras.hull
+    e_hull = None if hull is None else (lambda compositions: hull.e_above_hull(compositions, predict(compositions)))
+    return gm.ScoringPredictor(saved.name, saved.model.task, predict, recipe, rates, e_hull)
 
 
 def smact_filter_of(registry: Registry) -> type | None:
@@ -196,6 +198,7 @@ def evaluate_generator(
         metrics["novelty_training"]["n_training_compositions"] = len(training_keys)
         metrics["novelty_supercon"] = gm.ratio(int(novel_supercon.sum()), len(distinct_keys), "novelty_supercon")
         metrics["novelty_supercon"]["n_supercon_compositions"] = len(supercon_keys)
+        novel = novel_training & novel_supercon
 
     distinct_fractions = compositions.fractions[first_index]
     training_comps = None
@@ -218,6 +221,11 @@ def evaluate_generator(
     with clock("predicted tc"):
         metrics["predicted_tc"] = gm.predicted_tc(
             _pick(inputs.predictors, "regression", regressor), unique_compositions, inverse, training)
+
+    with clock("stability"):
+        with_hull = next((p for p in inputs.predictors if p.e_hull is not None), None)
+        metrics["stable_unique_novel"] = gm.stable_unique_novel(
+            with_hull, compositions[first_index], novel, n_decoded)
 
     embedding_result = None
     if embedding != "none":

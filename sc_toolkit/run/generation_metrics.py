@@ -30,6 +30,13 @@ class ScoringPredictor:
     predict: Any
     recipe: dict[str, Any] = field(default_factory=dict)
     rates: dict[str, Any] | None = None
+    #: compositions -> predicted distance to the hull of known phases (formation-energy models with a hull)
+    e_hull: Any = None
+
+
+#: Largest predicted distance to the hull (eV/atom) at which a composition counts as stable in the
+#: "stable, unique, novel" rate (the ``stable`` filter's default).
+STABLE_E_HULL = 0.1
 
 
 def safe_provenance(component) -> dict[str, Any]:
@@ -46,6 +53,10 @@ EVALUATION_VERSION = 3
 RECOVERY_TOLERANCE = 0.005
 
 DEFINITIONS = {
+    "stable_unique_novel": "distinct generated compositions that are novel (absent from SuperCon and from "
+    "the training table) and predicted stable (distance to the hull of known phases <= 0.1 eV/atom by the "
+    "run's formation-energy predictor) / decoded samples: MatterGen's 'stable, unique, novel' rate at the "
+    "composition level",
     "decoded": "samples that decode to at least one element (encoder's decode: negative values "
     "clipped, fractions below min_fraction dropped) / all samples",
     "smact_valid": "samples whose decoded formula passes SMACT 4 smact_validity (charge neutrality "
@@ -419,3 +430,19 @@ def embedding(generated: np.ndarray, training_comps: Compositions | None, method
         "generated": coords[: len(gen)].tolist(), "training": coords[len(gen):].tolist(),
         "seconds": round(time.perf_counter() - start, 3),
     }
+
+
+def stable_unique_novel(model: ScoringPredictor | None, unique_compositions: Compositions, novel: np.ndarray,
+                        n_decoded: int) -> dict[str, Any]:
+    """The composition-level "stable, unique, novel" rate (``DEFINITIONS``), with the stable share of
+    the distinct compositions; unavailable without a formation-energy predictor with a hull."""
+    out: dict[str, Any] = {"definition": DEFINITIONS["stable_unique_novel"], "e_hull_max": STABLE_E_HULL}
+    if model is None:
+        return out | {"value": None, "available": False,
+                      "reason": "the run has no formation-energy predictor with a hull (add one with hull = [...])"}
+    e_hull = np.asarray(model.e_hull(unique_compositions), dtype=float) if len(unique_compositions) else np.zeros(0)
+    stable = e_hull <= STABLE_E_HULL
+    count = int((stable & novel).sum())
+    return out | {"predictor": model.name, "available": True, "value": count / n_decoded if n_decoded else None,
+                  "count": count, "total": int(n_decoded),
+                  "stable_share_of_distinct": float(stable.mean()) if len(stable) else None}

@@ -7,7 +7,7 @@ A run saves each trained predictor under ``models/predictors/<name>/{encoder,pre
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -17,15 +17,48 @@ from ..chem import Compositions, parse_formula
 from ..components import Encoder, Predictor
 from ..errors import FormulaError, UserError
 from ..registry import Registry
-from .directory import PREDICTORS, RunDir
+from .calibration import ApplicabilityDomain, ConformalInterval, families
+from .directory import DOMAIN_FILE, EXTRAS_FILE, HULL_DIR, INTERVAL_FILE, PREDICTORS, RunDir
+from .stability import ReferenceHull
 from .tables import check_text_file, read_user_csv
 
 
-def output_columns(name: str, task: str, supports_std: bool) -> list[str]:
-    """Columns a predictor called ``name`` adds to a table."""
+def output_columns(name: str, task: str, supports_std: bool, *, interval: bool = False, domain: bool = False,
+                   hull: bool = False) -> list[str]:
+    """Columns a predictor called ``name`` adds to a table: its prediction, spread or probability,
+    and, when calibrated, its interval bounds, applicability domain and hull distance."""
     if task == "classification":
-        return [f"{name}_pred", f"{name}_proba"]
-    return [f"{name}_pred"] + ([f"{name}_std"] if supports_std else [])
+        columns = [f"{name}_pred", f"{name}_proba"]
+    else:
+        columns = [f"{name}_pred"] + ([f"{name}_std"] if supports_std else [])
+        columns += [f"{name}_lo", f"{name}_hi"] if interval else []
+        columns += [HULL_COLUMN] if hull else []
+    return columns + ([f"{name}_domain_distance", f"{name}_in_domain"] if domain else [])
+
+
+#: The distance to the convex hull of known phases, from a formation-energy predictor with a hull.
+HULL_COLUMN = "e_hull_pred"
+#: True where every predictor with an applicability domain judges the composition inside it.
+IN_DOMAIN_COLUMN = "in_domain"
+
+
+def expected_column(name: str) -> str:
+    """The column of P(superconductor) x prediction for the regressor ``name`` with ``expected``."""
+    return f"expected_{name}"
+
+
+@dataclass
+class Extras:
+    """What a predictor knows about its own predictions, beside the model: a conformal interval, an
+    applicability domain and a reference hull (each calibrated or built at training time), the
+    smallest value its target can take (predictions and bounds are clipped there), and the
+    classifier whose P(positive) x prediction is written as ``expected_<name>``."""
+
+    interval: ConformalInterval | None = None
+    domain: ApplicabilityDomain | None = None
+    hull: ReferenceHull | None = None
+    min_value: float | None = None
+    expected: str | None = None
 
 
 def materials_of(encoder: Encoder | type[Encoder], table: pd.DataFrame):
@@ -48,40 +81,114 @@ def subset(materials, mask: np.ndarray):
 
 @dataclass
 class SavedPredictor:
-    """A fitted encoder + predictor pair and the name its outputs are prefixed with."""
+    """A fitted encoder + predictor pair, what it knows about itself (:class:`Extras`), and the
+    name its outputs are prefixed with."""
 
     name: str
     encoder: Encoder
     model: Predictor
+    extras: Extras = field(default_factory=Extras)
 
     @property
     def outputs(self) -> list[str]:
-        return output_columns(self.name, self.model.task, self.model.supports_std)
+        return output_columns(self.name, self.model.task, self.model.supports_std,
+                              interval=self.extras.interval is not None, domain=self.extras.domain is not None,
+                              hull=self.extras.hull is not None)
 
     def predict(self, table: pd.DataFrame) -> pd.DataFrame:
         """Output columns for every row of ``table`` (a DataFrame indexed like ``table``)."""
         columns = {c: np.full(len(table), np.nan) for c in self.outputs}
         if len(table):
-            X = self.encoder.encode(materials_of(self.encoder, table))
-            if self.model.task == "classification":
-                columns[f"{self.name}_pred"] = np.asarray(self.model.predict(X), dtype=float)
-                columns[f"{self.name}_proba"] = self.model.predict_proba(X)[:, -1]
-            elif self.model.supports_std:
-                columns[f"{self.name}_pred"], columns[f"{self.name}_std"] = self.model.predict(X, return_std=True)
-            else:
-                columns[f"{self.name}_pred"] = self.model.predict(X)
+            materials = materials_of(self.encoder, table)
+            X = self.encoder.encode(materials)
+            columns |= self._predictions(X, materials)
+            if self.extras.domain is not None:
+                distance = self.extras.domain.distance(X)
+                columns[f"{self.name}_domain_distance"] = distance
+                columns[f"{self.name}_in_domain"] = self.extras.domain.in_domain(distance)
         return pd.DataFrame(columns, index=table.index)
+
+    def _predictions(self, X: np.ndarray, materials) -> dict[str, np.ndarray]:
+        name, extras = self.name, self.extras
+        if self.model.task == "classification":
+            return {f"{name}_pred": np.asarray(self.model.predict(X), dtype=float),
+                    f"{name}_proba": self.model.predict_proba(X)[:, -1]}
+        std = None
+        if self.model.supports_std:
+            predicted, std = self.model.predict(X, return_std=True)
+        else:
+            predicted = self.model.predict(X)
+        predicted = np.asarray(predicted, dtype=float)
+        out = {f"{name}_pred": self._clip(predicted)} | ({f"{name}_std": std} if std is not None else {})
+        if extras.interval is not None:
+            compositions = _compositions_of(materials)
+            bins = families(compositions) if extras.interval.bins is not None else None
+            low, high = extras.interval.predict(predicted, std, bins)
+            out |= {f"{name}_lo": self._clip(low), f"{name}_hi": self._clip(high)}
+        if extras.hull is not None:
+            out[HULL_COLUMN] = extras.hull.e_above_hull(_compositions_of(materials), out[f"{name}_pred"])
+        return out
+
+    def _clip(self, values: np.ndarray) -> np.ndarray:
+        return values if self.extras.min_value is None else np.maximum(values, self.extras.min_value)
 
     def predict_into(self, table: pd.DataFrame, rows: np.ndarray) -> None:
         """Write the output columns into ``table`` for the rows where the boolean ``rows`` is True;
         the other rows stay missing. Class labels become nullable integers (``Int64``), so a label
-        reads ``1`` beside a missing row, not ``1.0``; the other outputs are floats."""
+        reads ``1`` beside a missing row, not ``1.0``; domain flags nullable booleans; the other
+        outputs are floats."""
         scores = self.predict(table[rows])
         for column in self.outputs:
-            table[column] = np.nan
+            flag = column == f"{self.name}_in_domain"
+            table[column] = pd.Series(pd.NA if flag else np.nan, index=table.index, dtype="boolean" if flag else float)
             table.loc[rows, column] = scores[column].to_numpy()
         if self.model.task == "classification":
             table[f"{self.name}_pred"] = table[f"{self.name}_pred"].astype("Int64")
+
+
+def add_derived_columns(table: pd.DataFrame, predictors: list[SavedPredictor]) -> None:
+    """Columns made of several predictors' outputs: ``expected_<name>`` (the classifier's
+    P(positive) x the regressor's prediction) and ``in_domain`` (every domain says inside)."""
+    by_name = {p.name: p for p in predictors}
+    for p in predictors:
+        if p.extras.expected and p.extras.expected in by_name:
+            table[expected_column(p.name)] = table[f"{p.extras.expected}_proba"] * table[f"{p.name}_pred"]
+    flags = [f"{p.name}_in_domain" for p in predictors if p.extras.domain is not None]
+    if flags:
+        table[IN_DOMAIN_COLUMN] = table[flags].all(axis=1, skipna=False).astype("boolean")
+        table.loc[table[flags].isna().any(axis=1), IN_DOMAIN_COLUMN] = pd.NA
+
+
+def _compositions_of(materials) -> Compositions:
+    return materials if isinstance(materials, Compositions) else Compositions.from_formulas(materials["formula"].tolist())
+
+
+def save_predictor(run_dir: RunDir, saved: SavedPredictor) -> None:
+    """Save ``saved`` in ``run_dir`` under ``models/predictors/<name>/``: the encoder and model whole
+    (see :meth:`RunDir.save_component`), their extras beside them, the model last (a predictor
+    counts as saved once its model is)."""
+    where, extras = f"{PREDICTORS}/{saved.name}", saved.extras
+    run_dir.save_component(saved.encoder, f"{where}/encoder")
+    folder = run_dir.subdir(where)
+    run_dir.write_json(f"{where}/{EXTRAS_FILE}", {"min_value": extras.min_value, "expected": extras.expected})
+    if extras.interval is not None:
+        extras.interval.save(folder / INTERVAL_FILE)
+    if extras.domain is not None:
+        extras.domain.save(folder / DOMAIN_FILE)
+    if extras.hull is not None:
+        extras.hull.save(run_dir.subdir(where, HULL_DIR))
+    run_dir.save_component(saved.model, f"{where}/predictor")
+
+
+def _load_extras(run_dir: RunDir, where: str) -> Extras:
+    settings = run_dir.read_json(f"{where}/{EXTRAS_FILE}")
+    folder = run_dir.file(where)
+    hull = ReferenceHull.load(folder / HULL_DIR) if (folder / HULL_DIR).is_dir() else None
+    return Extras(
+        interval=ConformalInterval.load(folder / INTERVAL_FILE) if (folder / INTERVAL_FILE).exists() else None,
+        domain=ApplicabilityDomain.load(folder / DOMAIN_FILE) if (folder / DOMAIN_FILE).exists() else None,
+        hull=hull,
+        min_value=settings.get("min_value"), expected=settings.get("expected"))
 
 
 def load_predictor(run_dir: RunDir, name: str, registry: Registry) -> SavedPredictor:
@@ -92,7 +199,8 @@ def load_predictor(run_dir: RunDir, name: str, registry: Registry) -> SavedPredi
         raise UserError(f"{run_dir.path} holds no saved predictor '{name}'",
                         hint=f"saved predictors: {', '.join(found)}" if found else "is it a run directory of `sctk run`?")
     return SavedPredictor(name, run_dir.load_component(f"{where}/encoder", "encoder", registry),
-                          run_dir.load_component(f"{where}/predictor", "predictor", registry))
+                          run_dir.load_component(f"{where}/predictor", "predictor", registry),
+                          _load_extras(run_dir, where))
 
 
 def predictor_task(run_dir: RunDir, name: str) -> str:
@@ -156,11 +264,14 @@ def predict_materials(run_dir: RunDir, table: pd.DataFrame, registry: Registry,
         errors[unreadable.to_numpy()] = table.loc[unreadable, "cif"].to_numpy()
     table["error"] = errors
     ok = (table["error"] == "").to_numpy()
+    loaded = []
     for name in names or available:
         predictor = load_predictor(run_dir, name, registry)
         if predictor.encoder.consumes == "structure" and "cif" not in table.columns:
             raise UserError(f"predictor '{name}' reads crystal structures", hint="give --cif files")
         predictor.predict_into(table, ok)
+        loaded.append(predictor)
+    add_derived_columns(table, loaded)
     return table
 
 

@@ -20,12 +20,12 @@ import pandas as pd
 
 from ..chem import Compositions
 from ..components import Component
+from ..data import load
 from ..errors import SctkError, StepError, UserError, os_problem
-from ..metrics import classification_report, group_holdout, regression_report
+from ..metrics import group_holdout
 from ..plan import Plan, PredictorPlan, Step
 from ..recipe import dumps_toml
 from ..registry import Registry
-from . import generation_metrics as gm
 from .context import RunContext, base_manifest, device_used
 from .directory import (
     ACCEPTED,
@@ -46,8 +46,10 @@ from .directory import (
     RunDir,
 )
 from .evaluate import EvaluationInputs, evaluate_generator, scoring_predictor, smact_filter_of, supercon_of
-from .predict import SavedPredictor, load_predictor, materials_of, subset
+from .predict import SavedPredictor, add_derived_columns, load_predictor, save_predictor
 from .report import write_report
+from .stability import ReferenceHull
+from .training import train, training_data
 from .tables import ranked, read_formula_csv, samples_table, select
 
 
@@ -173,8 +175,6 @@ class Runner:
         return table
 
     def _read_source(self) -> tuple[pd.DataFrame, pd.DataFrame]:
-        from ..data import load
-
         if self.plan.data.dataset:
             dataset = self.registry.dataset(self.plan.data.dataset)
             loaded = load(dataset, allow_modified=self.allow_modified_data)
@@ -206,53 +206,48 @@ class Runner:
         self.fitted[name] = load_predictor(self.run_dir, name, self.registry)
 
     def train_predictor(self, p: PredictorPlan, training: pd.DataFrame) -> SavedPredictor:
-        """Fit ``p`` on the training table: first on the training groups to measure it on held-out
-        composition groups beside baselines, then on every row; saved whole in the run."""
-        name, targets = p.section.name, p.section.targets
-        scored = p.section.score_on or (targets[0] if len(targets) == 1 else None)
-        for column in targets + ([scored] if scored else []):
-            if column not in training.columns:
-                raise UserError(f"training data has no column '{column}'", where=f"predictors.{name}",
-                                hint="columns available: " + ", ".join(training.columns))
-        table = select(training.dropna(subset=targets), p.filters, run=self.run).reset_index(drop=True)
-        materials = materials_of(p.encoder.entry.cls, table)
-        y = table[targets[0]].to_numpy() if len(targets) == 1 else table[targets].to_numpy()
-        truth = None if scored is None else table[scored].to_numpy()
-        if p.section.threshold is not None:
-            y = truth = (y > p.section.threshold).astype(int)
-        groups = table["composition_key"].to_numpy()
-        test = group_holdout(groups, p.section.holdout, self.plan.run.seed)
-        report: dict[str, Any] = {"n_train": int((~test).sum()), "n_test": int(test.sum()),
-                                  "split": f"{p.section.holdout:.0%} of composition groups held out "
-                                           f"(seed {self.plan.run.seed})", "target": p.section.target,
-                                  "scored_on": scored}
-        if p.section.threshold is not None:
-            report["label"] = f"{p.section.target} > {p.section.threshold}"
-        if scored is None:
-            report["note"] = "no hold-out metric: the target has several columns; set score_on"
-        elif test.any() and (~test).any():
-            train_materials, test_materials = subset(materials, ~test), subset(materials, test)
-            encoder = p.encoder.build().fit(train_materials)
-            model = p.step.build().fit(encoder.encode(train_materials), y[~test], groups=groups[~test], run=self.run)
-            X_test = encoder.encode(test_materials)
-            if p.task == "classification":
-                proba = model.predict_proba(X_test)
-                positive = proba[:, -1] if proba.shape[1] == 2 else None
-                labels = model.predict(X_test)
-                report |= classification_report(y[~test], y[test], labels, positive)
-                report["rates"] = gm.classifier_rates(y[test], labels)  # for ScGAN's corrected fraction rho
-            else:
-                report |= regression_report(truth[~test], truth[test], model.predict(X_test))
-        encoder = p.encoder.build().fit(materials)
-        model = p.step.build().fit(encoder.encode(materials), y, groups=groups, run=self.run)
-        self.run_dir.save_component(encoder, f"{PREDICTORS}/{name}/encoder")
-        self.run_dir.save_component(model, f"{PREDICTORS}/{name}/predictor")
-        self._importances(model, encoder, name)
-        report["provenance"] = {"encoder": encoder.provenance(), "predictor": model.provenance()}
-        self.run.manifest["provenance"][f"predictors.{name}"] = report["provenance"]
-        self.metrics.setdefault("predictors", {})[name] = report
+        """Fit ``p`` (see :func:`sc_toolkit.run.training.train`) and save it whole in the run."""
+        saved, report = train(p, training_data(p, self.predictor_table(p, training)), self.plan.run.seed, self.run)
+        if p.section.hull:
+            saved.extras.hull = ReferenceHull.from_datasets(self.registry, p.section.hull)
+            report["hull"] = saved.extras.hull.provenance()
+            self.run.log(f"predictor {p.section.name}: hull of {len(saved.extras.hull.phases)} known phases")
+        save_predictor(self.run_dir, saved)
+        self._importances(saved.model, saved.encoder, p.section.name)
+        report["provenance"] = {"encoder": saved.encoder.provenance(), "predictor": saved.model.provenance()}
+        if saved.extras.hull is not None:  # the hull's source, recorded in the manifest
+            report["provenance"]["hull"] = report["hull"]
+        self.run.manifest["provenance"][f"predictors.{p.section.name}"] = report["provenance"]
+        self.metrics.setdefault("predictors", {})[p.section.name] = report
         self.run_dir.write_json(METRICS, self.metrics)
-        return SavedPredictor(name, encoder, model)
+        return saved
+
+    def predictor_table(self, p: PredictorPlan, training: pd.DataFrame) -> pd.DataFrame:
+        """The rows ``p`` learns from: the training table (or its own ``dataset``) with a target,
+        through its filters, plus its ``negatives`` with target 0; 'source' names where each came from."""
+        name, targets = p.section.name, p.section.targets
+        table = training if p.section.dataset is None else self._dataset_rows(p.section.dataset)
+        scored = [p.section.score_on] if p.section.score_on else []
+        for column in targets + scored:
+            if column not in table.columns:
+                raise UserError(f"training data has no column '{column}'", where=f"predictors.{name}",
+                                hint="columns available: " + ", ".join(table.columns))
+        table = select(table.dropna(subset=targets), p.filters, run=self.run)
+        table = table.assign(source=p.section.dataset or "data")
+        if p.section.negatives:
+            negatives = self._dataset_rows(p.section.negatives)
+            negatives = negatives.assign(**{column: 0.0 for column in targets + scored}, source=p.section.negatives)
+            table = pd.concat([table, negatives[[c for c in table.columns if c in negatives.columns]]],
+                              ignore_index=True)
+            self.run.log(f"predictor {name}: {len(negatives)} rows of '{p.section.negatives}' added with target 0")
+        return table.reset_index(drop=True)
+
+    def _dataset_rows(self, name: str) -> pd.DataFrame:
+        """A registered dataset's rows for a predictor (the --quick slice of it under --quick)."""
+        table = load(self.registry.dataset(name), allow_modified=self.allow_modified_data).table
+        if self.plan.quick and len(table) > self.plan.quick.rows:
+            table = table.sample(self.plan.quick.rows, random_state=self.plan.run.seed)
+        return table.reset_index(drop=True)
 
     def copy_predictor(self, p: PredictorPlan) -> None:
         """Bring a trained predictor (and its hold-out metrics) from another run into this one."""
@@ -332,8 +327,6 @@ class Runner:
     def load_candidates(self) -> pd.DataFrame:
         source = self.plan.candidates
         if source.dataset:
-            from ..data import load
-
             table = load(self.registry.dataset(source.dataset), allow_modified=self.allow_modified_data).table
         else:
             table, rejected = read_formula_csv(Path(source.path), where="candidates.path")
@@ -381,9 +374,14 @@ class Runner:
         alive = (table["rejected_by"] == "").to_numpy()
         for p in self.plan.predictors:
             self.fitted[p.section.name].predict_into(table, alive)
+        add_derived_columns(table, [self.fitted[p.section.name] for p in self.plan.predictors])
 
     def rank(self, table: pd.DataFrame) -> pd.DataFrame:
+        passed = int((table["rejected_by"] == "").sum())
         accepted = ranked(table, self.plan)
+        if len(accepted) < passed:  # the ranking's diversity rules skipped some
+            self.screening_metrics()["filters"]["rank"] = {"in": passed, "kept": len(accepted)}
+            self.screening_metrics()["accepted"] = len(accepted)
         self.run_dir.write_table(CANDIDATES, table)
         self.run_dir.write_table(CANDIDATES_CSV, table)
         self.run_dir.write_table(ACCEPTED, accepted)

@@ -120,11 +120,44 @@ def samples_table(compositions: Compositions) -> pd.DataFrame:
 
 
 def ranked(candidates: pd.DataFrame, plan: Plan) -> pd.DataFrame:
-    """The accepted candidates (``rejected_by`` empty), sorted as ``[rank]`` asks, numbered from 1."""
+    """The accepted candidates (``rejected_by`` empty), sorted as ``[rank]`` asks, numbered from 1.
+
+    With ``max_per_element_set`` or ``min_distance``, the ranking spreads its bets: walking down the
+    sorted list, a candidate is skipped when its element set already has that many kept candidates,
+    or when its atomic fractions lie within ``min_distance`` (L1) of a kept one. A skipped candidate
+    is marked in ``candidates`` (``rejected_by`` = "rank: ..."), so the candidate table says why it
+    is not in the ranking."""
     accepted = candidates[candidates["rejected_by"] == ""]
     if plan.rank:
         accepted = accepted.sort_values(plan.rank.by, ascending=not plan.rank.descending,
                                         kind="mergesort", na_position="last")
+        skipped = _crowded(accepted, plan.rank.max_per_element_set, plan.rank.min_distance)
+        for reason in np.unique(skipped[skipped != ""]):
+            candidates.loc[accepted.index[skipped == reason], "rejected_by"] = reason
+        accepted = accepted[skipped == ""]
     accepted = accepted.drop(columns=["rejected_by"]).reset_index(drop=True)
     accepted.insert(0, "rank", np.arange(1, len(accepted) + 1))
     return accepted
+
+
+def _crowded(ordered: pd.DataFrame, per_element_set: int | None, min_distance: float | None) -> np.ndarray:
+    """For rows in rank order: '' for a row kept, else the rank rule that skips it."""
+    reasons = np.full(len(ordered), "", dtype=object)
+    if not len(ordered) or (per_element_set is None and min_distance is None):
+        return reasons
+    fractions = Compositions.from_formulas(ordered["formula"].astype(str).tolist()).fractions
+    element_sets = [tuple(np.flatnonzero(row)) for row in fractions > 0]
+    per_set: dict[tuple, int] = {}
+    kept: list[int] = []
+    for i, elements in enumerate(element_sets):
+        if per_element_set is not None and per_set.get(elements, 0) >= per_element_set:
+            reasons[i] = f"rank: more than {per_element_set} per element set"
+            continue
+        if min_distance is not None and kept:
+            nearest = np.abs(fractions[kept] - fractions[i]).sum(axis=1).min()
+            if nearest < min_distance:
+                reasons[i] = f"rank: within {min_distance:g} of a better candidate"
+                continue
+        kept.append(i)
+        per_set[elements] = per_set.get(elements, 0) + 1
+    return reasons

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ...chem import SYMBOLS, Compositions
+from ..predict import HULL_COLUMN, IN_DOMAIN_COLUMN
 from ..directory import (
     ACCEPTED,
     CANDIDATES,
@@ -34,7 +35,8 @@ from ..directory import (
 from .svg import Chart
 
 #: Section ids, in page order (tests and the rendering check look for them).
-SECTIONS = ("summary", "recipe", "losses", "tc", "embedding", "elements", "candidates", "metrics", "evaluation")
+SECTIONS = ("summary", "recipe", "losses", "tc", "embedding", "elements", "candidates", "stability", "metrics",
+            "evaluation")
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:24px auto;max-width:1100px;
@@ -66,6 +68,7 @@ def build_report(run_dir: str | Path, *, top: int | None = None) -> str:
         ("tc", "Tc distributions", _tc), ("embedding", "Generated vs training compositions", _embedding),
         ("elements", "Element frequency", _elements),
         ("candidates", "Top candidates", lambda d: _candidates(d, top)),
+        ("stability", "Stability", _stability),
         ("metrics", "Metrics and baselines", _metrics), ("evaluation", "Generator evaluation", _evaluation),
     ]
     body, notes = [], []
@@ -400,8 +403,38 @@ def _candidates(d: _RunFiles, top: int | None) -> str:
     shown = accepted.head(top)
     columns = [c for c in shown.columns if c not in ("composition_key", "sample")]
     rows = [[row[c] for c in columns] for _, row in shown.iterrows()]
-    return (f"<p>{len(accepted):,} accepted; the first {len(shown)} by the recipe's ranking.</p>"
+    note = ""
+    if IN_DOMAIN_COLUMN in accepted.columns:
+        outside = accepted[IN_DOMAIN_COLUMN].astype("boolean").eq(False)
+        shown_outside = ", ".join(f"#{r}" for r in shown.loc[outside.loc[shown.index], "rank"])
+        note = (f'<p class="note">{int(outside.sum()):,} of the {len(accepted):,} accepted candidates lie outside the '
+                "applicability domain of the models (in_domain = False): their predictions are extrapolations"
+                + (f"; among those shown: {escape(shown_outside)}" if shown_outside else "") + ".</p>")
+    return (f"<p>{len(accepted):,} accepted; the first {len(shown)} by the recipe's ranking.</p>" + note
             + _table(columns, rows))
+
+
+def _stability(d: _RunFiles) -> str:
+    """Predicted distance to the hull of known phases: its distribution over the candidates, the
+    stable share, and the hull's sources."""
+    candidates, accepted = d.table(CANDIDATES), d.table(ACCEPTED)
+    series = [(label, pd.to_numeric(t[HULL_COLUMN], errors="coerce").dropna().to_numpy())
+              for label, t in (("scored candidates", candidates), ("accepted candidates", accepted))
+              if t is not None and HULL_COLUMN in t.columns]
+    series = [(label, values) for label, values in series if len(values)]
+    if not series:
+        return ""
+    top = max(0.5, float(max(np.quantile(v, 0.99) for _, v in series)))
+    edges = np.linspace(min(0.0, float(min(v.min() for _, v in series))), top, 41)
+    chart = Chart("predicted distance to the hull of known phases", "e_hull_pred (eV/atom)", "share of set")
+    rows = []
+    for label, values in series:
+        counts = np.histogram(np.clip(values, edges[0], edges[-1]), edges)[0].astype(float)
+        chart.step(label, edges, counts / counts.sum())
+        rows.append([label, len(values), float((values <= 0.1).mean()), float(np.median(values))])
+    sources = next((r.get("hull") for r in d.metrics.get("predictors", {}).values() if r.get("hull")), None)
+    return (chart.svg() + _table(["set", "n", "share within 0.1 eV/atom", "median (eV/atom)"], rows)
+            + (f'<p class="muted">Hull of known phases: {escape(json.dumps(sources))}</p>' if sources else ""))
 
 
 def _metrics(d: _RunFiles) -> str:
