@@ -46,6 +46,8 @@ _LAZY = {
     "Run": ("sc_toolkit.run.api", "Run"),
     "load_registry": ("sc_toolkit.registry", "default_registry"),
     "load_dataset": ("sc_toolkit.data", "load"),
+    "ConformalInterval": ("sc_toolkit.run.calibration", "ConformalInterval"),
+    "ApplicabilityDomain": ("sc_toolkit.run.calibration", "ApplicabilityDomain"),
     "Dataset": ("sc_toolkit.data", "Dataset"),
     "DataFile": ("sc_toolkit.data", "DataFile"),
     "ReferenceHull": ("sc_toolkit.run.stability", "ReferenceHull"),
@@ -65,6 +67,8 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "ApplicabilityDomain",
+    "ConformalInterval",
     "KINDS",
     "N_ELEMENTS",
     "SYMBOLS",

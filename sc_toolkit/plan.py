@@ -167,8 +167,14 @@ class Plan:
                              f"from {p.section.from_run} -> {', '.join(p.outputs())}")
                 continue
             target = f"{p.section.target} > {p.section.threshold}" if p.section.threshold is not None else p.section.target
+            if p.section.dataset:
+                target += f"; trained on dataset '{p.section.dataset}'"
             if p.filters:
                 target += "; trained on rows passing " + ", ".join(f.describe() for f in p.filters)
+            if p.section.negatives:
+                target += f"; negatives from '{p.section.negatives}'"
+            if p.section.hull:
+                target += "; hull of " + ", ".join(p.section.hull)
             lines.append(
                 f"fit       {p.step.describe()} on {p.encoder.describe()} -> {', '.join(p.outputs())} "
                 f"(target {target}; {p.section.holdout:.0%} of composition groups held out for metrics)"
