@@ -337,14 +337,27 @@ def list_plugins(as_json: Annotated[bool, typer.Option("--json", help="machine-r
 
 @app.command()
 def describe(name: str) -> None:
-    """Parameters of a component: types, defaults and descriptions."""
+    """Parameters of a component, or the keys of a recipe section ('predictors', 'rank', ...):
+    types, defaults and descriptions."""
+    from .components import field_rows
     from .errors import did_you_mean
+    from .recipe import SECTIONS
 
+    section = name.strip("[]")
+    if section in SECTIONS:
+        table = Table(title=escape(f"recipe section [{section}]"))
+        for column in ("key", "type", "default", "description"):
+            table.add_column(column)
+        for row in field_rows(SECTIONS[section]):
+            table.add_row(*map(escape, row))
+        out.print(table)
+        return
     registry = _registry()
     entries = registry.find(name)
     if not entries:
-        raise UserError(f"no component named '{name}'",
-                        hint=did_you_mean(name, [e.name for e in registry.entries()]) or "see `sctk list-plugins`")
+        raise UserError(f"no component or recipe section named '{name}'",
+                        hint=did_you_mean(name, [e.name for e in registry.entries()] + list(SECTIONS))
+                        or "see `sctk list-plugins`")
     for entry in entries:
         cls = entry.cls
         out.print(f"[bold]{escape(entry.name)}[/bold] "

@@ -51,6 +51,21 @@ class Params(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
 
+def field_rows(model: type[BaseModel]) -> list[tuple[str, str, str, str]]:
+    """(name, type, default, description) of each field of a pydantic model (component parameters,
+    recipe sections), for ``sctk describe`` and the docs."""
+    rows = []
+    for name, info in model.model_fields.items():
+        annotation = info.annotation
+        if getattr(annotation, "__args__", None) or not hasattr(annotation, "__name__"):
+            type_name = str(annotation).replace("typing.", "")
+        else:
+            type_name = annotation.__name__
+        default = "(required)" if info.is_required() else repr(info.get_default(call_default_factory=True))
+        rows.append((name, type_name, default, info.description or ""))
+    return rows
+
+
 class Component(ABC):
     """Behaviour shared by all component kinds: parameters, citations, provenance, persistence."""
 
@@ -85,16 +100,7 @@ class Component(ABC):
     @classmethod
     def parameters(cls) -> list[tuple[str, str, str, str]]:
         """(name, type, default, description) of each parameter, for ``sctk describe`` and the docs."""
-        rows = []
-        for name, info in cls.Params.model_fields.items():
-            annotation = info.annotation
-            if getattr(annotation, "__args__", None) or not hasattr(annotation, "__name__"):
-                type_name = str(annotation).replace("typing.", "")
-            else:
-                type_name = annotation.__name__
-            default = "(required)" if info.is_required() else repr(info.get_default(call_default_factory=True))
-            rows.append((name, type_name, default, info.description or ""))
-        return rows
+        return field_rows(cls.Params)
 
     def citations(self) -> list[str]:
         """References a user should cite when this component contributes to a result."""

@@ -107,3 +107,18 @@ def test_ranking_spreads_its_bets_and_says_whom_it_skipped():
     kept = ranked(table, plan)
     assert kept["formula"].tolist() == ["YBa2Cu3O7", "YBa2Cu3O6.9", "La2CuO4", "MgB2"]
     assert table["rejected_by"].str.startswith("rank: within 0.005").sum() == 2
+
+
+def test_describe_documents_every_key_of_a_recipe_section():
+    import subprocess
+    import sys
+
+    sctk = str(Path(sys.executable).parent / "sctk")
+    result = subprocess.run([sctk, "describe", "predictors"], capture_output=True, text=True, timeout=120,
+                            env={"COLUMNS": "250", "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    for key in ("interval", "domain", "min_value", "expected", "negatives", "hull", "<name>_lo", "e_hull_pred"):
+        assert key in result.stdout
+    ranking = subprocess.run([sctk, "describe", "[rank]"], capture_output=True, text=True, timeout=120,
+                             env={"COLUMNS": "250", "PATH": "/usr/bin:/bin"})
+    assert "max_per_element_set" in ranking.stdout and "min_distance" in ranking.stdout
