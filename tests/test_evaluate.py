@@ -213,3 +213,11 @@ def test_recovery_without_a_hold_out_uses_supercon_of_the_training_classes():
                     Compositions.from_formulas(training["formula"]), superconductors_of(supercon), 3)
     # held out: the cuprate superconductor not trained on (not MgB2: another class; not Bi2212: Tc 0)
     assert rec["n_held_out"] == 1 and rec["count"] == 1 and rec["near"]["count"] == 1
+
+
+def test_stable_unique_novel_rate_uses_the_runs_formation_energy_hull(result):
+    sun = result["metrics"]["stable_unique_novel"]  # the main recipe's e_form predictor has a hull
+    assert sun["available"] and sun["predictor"] == "e_form" and sun["definition"] == DEFINITIONS["stable_unique_novel"]
+    assert 0 <= sun["count"] <= sun["n_novel_distinct"] <= result["metrics"]["novelty_supercon"]["count"]
+    assert sun["n_judged"] == min(sun["n_novel_distinct"], 1000) and 0.0 <= sun["stable_share_of_novel"] <= 1.0
+    assert abs(sun["value"] * result["metrics"]["decoded"]["count"] - sun["count"]) < 0.1
