@@ -284,6 +284,27 @@ def _build(raw: dict[str, Any], registry: Registry, *, quick: bool, source: str 
     v = _Validator(registry, quick, [*overrides, *(quick_set if isinstance(quick_set, dict) else {})])
     if quick:
         raw = _with_quick(raw, v, overrides)
+    _check_section_names(v, raw)
+    run = v.section(raw.get("run", {}), "run", RunSection, "run") if "run" in raw else None
+    inherited = {"seed": run.seed, "random_state": run.seed, "device": run.device} if run else {}
+    data, data_filters, data_columns = _data_section(v, raw, inherited)
+    generator, generator_step, generator_encoder, generator_filters = _generator_section(v, raw, inherited)
+    predictors = _predictor_sections(v, raw, inherited, generator)
+    if data_columns is not None:
+        _check_data_columns(v, f"the data file {data.path}", data_columns, data_filters, predictors)
+    candidates = _candidates_section(v, raw)
+    filters = _filter_sections(v, raw, inherited)
+    rank, predict_before = _rank_section(v, raw, filters, predictors, generator_step)
+    evaluate = _evaluate_section(v, raw, predictors)
+    quick_section = _quick_section(v, raw)
+    if v.problems:
+        raise RecipeError(v.problems, source=source)
+    return Plan(raw, run, data, data_filters, generator, generator_step, generator_encoder, generator_filters,
+                predictors, filters, predict_before, rank, quick_section, candidates, evaluate)
+
+
+def _check_section_names(v: _Validator, raw: dict[str, Any]) -> None:
+    """Problems for each unknown section, then for each required section missing."""
     for key in raw:
         if key not in SECTIONS:
             v.problem(key, f"unknown section '{key}'", did_you_mean(key, SECTIONS))
@@ -291,104 +312,126 @@ def _build(raw: dict[str, Any], registry: Registry, *, quick: bool, source: str 
         if key not in raw:
             v.problem(key, f"missing section [{key}]", f"add a [{key}] table")
 
-    run = v.section(raw.get("run", {}), "run", RunSection, "run") if "run" in raw else None
-    inherited = {"seed": run.seed, "random_state": run.seed, "device": run.device} if run else {}
 
+def _data_section(v: _Validator, raw: dict[str, Any], inherited: dict[str, Any]
+                  ) -> tuple[DataSection | None, list[Step], set[str] | None]:
+    """``[data]``, its filters, and the header of the CSV file it names (None for a dataset or
+    without [data]: a dataset is checked by :func:`check_sources` before a run starts)."""
     data = v.section(raw.get("data", {}), "data", DataSection, "data") if "data" in raw else None
     data_filters: list[Step] = []
     if data:
         if (data.dataset is None) == (data.path is None):
             v.problem("data", "give exactly one of 'dataset' or 'path'", "e.g. dataset = \"supercon\"")
-        elif data.dataset and data.dataset not in registry.datasets:
+        elif data.dataset and data.dataset not in v.registry.datasets:
             v.problem("data.dataset", f"no dataset named '{data.dataset}'",
-                      did_you_mean(data.dataset, registry.datasets) or "see `sctk data list`")
+                      did_you_mean(data.dataset, v.registry.datasets) or "see `sctk data list`")
         for i, ref in enumerate(data.filters):
             step = v.step(ref, "filter", f"data.filters.{i}", inherited, ref.name)
             if step:
                 data_filters.append(step)
-    # A CSV named by data.path is read now (readable, the columns the steps read); a dataset is
-    # checked by check_sources before a run starts.
     data_columns = _csv_columns(v, data.path, "data.path") if data and data.path and data.dataset is None else None
+    return data, data_filters, data_columns
 
-    generator = generator_step = generator_encoder = None
-    generator_filters: list[Step | None] = []
-    if "generator" in raw:
-        generator = v.section(raw["generator"], "generator", GeneratorSection, "generator")
-    if generator:
-        generator_step = v.step(ComponentRef(use=generator.use, params=generator.params), "generator",
-                                "generator", inherited)
-        generator_filters = [v.step(ref, "filter", f"generator.filters.{j}", inherited, ref.name)
-                             for j, ref in enumerate(generator.filters)]
-        generator_encoder = v.step(generator.encoder, "encoder", "generator.encoder", inherited)
-        if generator_encoder and not generator_encoder.entry.cls.invertible:
-            invertible = [e.name for e in registry.entries("encoder") if e.cls.invertible]
-            v.problem("generator.encoder.use", f"encoder '{generator.encoder.use}' is not invertible, "
-                      "so generated samples could not be decoded into formulas",
-                      "use an invertible encoder: " + ", ".join(invertible) if invertible else None)
-        if generator_encoder and generator_encoder.entry.cls.consumes != "composition":
-            v.problem("generator.encoder.use", f"encoder '{generator.encoder.use}' reads structures; "
-                      "composition generators need a composition encoder")
-        if generator.init_from and generator_step and generator_encoder:
-            _check_init_from(v, generator)
-        if generator_step and generator.condition is not None:
-            if not generator_step.entry.cls.conditional:
-                v.problem("generator.condition", f"generator '{generator.use}' is not conditional",
-                          "remove 'condition' or use a conditional generator")
-            elif generator.label is None:
-                v.problem("generator.condition", "a condition needs the training column of labels",
-                          'add label = "class"')
 
+def _generator_section(v: _Validator, raw: dict[str, Any], inherited: dict[str, Any]
+                       ) -> tuple[GeneratorSection | None, Step | None, Step | None, list[Step | None]]:
+    """``[generator]``, its step, its encoder (invertible, reading compositions) and its filters; the
+    run it starts from (``init_from``) and its condition are checked. None, and no filters, without
+    a valid [generator]."""
+    if "generator" not in raw:
+        return None, None, None, []
+    generator = v.section(raw["generator"], "generator", GeneratorSection, "generator")
+    if not generator:
+        return None, None, None, []
+    step = v.step(ComponentRef(use=generator.use, params=generator.params), "generator", "generator", inherited)
+    filters = [v.step(ref, "filter", f"generator.filters.{j}", inherited, ref.name)
+               for j, ref in enumerate(generator.filters)]
+    encoder = v.step(generator.encoder, "encoder", "generator.encoder", inherited)
+    if encoder and not encoder.entry.cls.invertible:
+        invertible = [e.name for e in v.registry.entries("encoder") if e.cls.invertible]
+        v.problem("generator.encoder.use", f"encoder '{generator.encoder.use}' is not invertible, "
+                  "so generated samples could not be decoded into formulas",
+                  "use an invertible encoder: " + ", ".join(invertible) if invertible else None)
+    if encoder and encoder.entry.cls.consumes != "composition":
+        v.problem("generator.encoder.use", f"encoder '{generator.encoder.use}' reads structures; "
+                  "composition generators need a composition encoder")
+    if generator.init_from and step and encoder:
+        _check_init_from(v, generator)
+    if step and generator.condition is not None:
+        if not step.entry.cls.conditional:
+            v.problem("generator.condition", f"generator '{generator.use}' is not conditional",
+                      "remove 'condition' or use a conditional generator")
+        elif generator.label is None:
+            v.problem("generator.condition", "a condition needs the training column of labels",
+                      'add label = "class"')
+    return generator, step, encoder, filters
+
+
+def _predictor_sections(v: _Validator, raw: dict[str, Any], inherited: dict[str, Any],
+                        generator: GeneratorSection | None) -> list[PredictorPlan]:
+    """Each ``[[predictors]]`` entry that validates, trained here or loaded ``from_run``; then the
+    links between them (``expected``, a single ``hull``)."""
     predictors: list[PredictorPlan] = []
     for i, item in enumerate(_list_section(raw, "predictors", v)):
         section = v.section(item, "predictors", PredictorSection, f"predictors.{i}")
-        if not section:
-            continue
-        where = f"predictors.{i}"
-        if section.from_run:
-            step, encoder = _saved_steps(v, section, where)
-        elif section.use is None or section.encoder is None:
-            v.problem(where, "a predictor needs 'use' and 'encoder' (or 'from_run' to load a trained one)",
-                      'e.g. use = "lightgbm" and encoder = { use = "magpie" }')
-            continue
-        else:
-            step = v.step(ComponentRef(use=section.use, params=section.params), "predictor", where, inherited)
-            encoder = v.step(section.encoder, "encoder", f"{where}.encoder", inherited)
-        if section.threshold is not None and len(section.targets) > 1:
-            v.problem(f"{where}.threshold", "a threshold needs a single target column", "give target as one column")
-        if step and section.threshold is not None and getattr(step.params, "task", None) != "classification":
-            v.problem(f"{where}.threshold", "a threshold makes class labels, but the predictor's "
-                      "task is not 'classification'", 'set params.task = "classification"')
-        if encoder and generator and encoder.entry.cls.consumes != "composition":
-            v.problem(f"{where}.encoder.use", f"encoder '{encoder.entry.name}' reads structures, but generated "
-                      "candidates are compositions", "use a composition encoder, or screen [candidates] with structures")
-        if any(p.section.name == section.name for p in predictors):
-            v.problem(f"{where}.name", f"two predictors are named '{section.name}'",
-                      "give each predictor its own name")
-        if step:
-            _check_calibration(v, section, step, where)
-        selection = [v.step(ref, "filter", f"{where}.filters.{j}", inherited, ref.name)
-                     for j, ref in enumerate(section.filters)]
-        if step and encoder and all(selection):
-            predictors.append(PredictorPlan(section, step, encoder, selection))
-
+        if section:
+            predictor = _predictor(v, section, f"predictors.{i}", inherited, generator, predictors)
+            if predictor:
+                predictors.append(predictor)
     _check_predictor_links(v, predictors)
-    if data_columns is not None:
-        _check_data_columns(v, f"the data file {data.path}", data_columns, data_filters, predictors)
+    return predictors
 
-    candidates = None
-    if "candidates" in raw:
-        candidates = v.section(raw["candidates"], "candidates", CandidatesSection, "candidates")
-        if candidates and (candidates.dataset is None) == (candidates.path is None):
-            v.problem("candidates", "give exactly one of 'dataset' or 'path'", 'e.g. dataset = "bete-net"')
-        elif candidates and candidates.dataset and candidates.dataset not in registry.datasets:
-            v.problem("candidates.dataset", f"no dataset named '{candidates.dataset}'",
-                      did_you_mean(candidates.dataset, registry.datasets) or "see `sctk data list`")
-        elif candidates and candidates.path:
-            _csv_columns(v, candidates.path, "candidates.path")
-        if "generator" in raw:
-            v.problem("candidates", "a recipe screens either generated samples or [candidates], not both",
-                      "remove [candidates] or [generator]")
 
+def _predictor(v: _Validator, section: PredictorSection, where: str, inherited: dict[str, Any],
+               generator: GeneratorSection | None, earlier: list[PredictorPlan]) -> PredictorPlan | None:
+    """One predictor's plan (None when a part of it does not validate); ``earlier`` are the
+    predictors before it, whose names it must not repeat."""
+    if section.from_run:
+        step, encoder = _saved_steps(v, section, where)
+    elif section.use is None or section.encoder is None:
+        v.problem(where, "a predictor needs 'use' and 'encoder' (or 'from_run' to load a trained one)",
+                  'e.g. use = "lightgbm" and encoder = { use = "magpie" }')
+        return None
+    else:
+        step = v.step(ComponentRef(use=section.use, params=section.params), "predictor", where, inherited)
+        encoder = v.step(section.encoder, "encoder", f"{where}.encoder", inherited)
+    if section.threshold is not None and len(section.targets) > 1:
+        v.problem(f"{where}.threshold", "a threshold needs a single target column", "give target as one column")
+    if step and section.threshold is not None and getattr(step.params, "task", None) != "classification":
+        v.problem(f"{where}.threshold", "a threshold makes class labels, but the predictor's "
+                  "task is not 'classification'", 'set params.task = "classification"')
+    if encoder and generator and encoder.entry.cls.consumes != "composition":
+        v.problem(f"{where}.encoder.use", f"encoder '{encoder.entry.name}' reads structures, but generated "
+                  "candidates are compositions", "use a composition encoder, or screen [candidates] with structures")
+    if any(p.section.name == section.name for p in earlier):
+        v.problem(f"{where}.name", f"two predictors are named '{section.name}'", "give each predictor its own name")
+    if step:
+        _check_calibration(v, section, step, where)
+    selection = [v.step(ref, "filter", f"{where}.filters.{j}", inherited, ref.name)
+                 for j, ref in enumerate(section.filters)]
+    return PredictorPlan(section, step, encoder, selection) if step and encoder and all(selection) else None
+
+
+def _candidates_section(v: _Validator, raw: dict[str, Any]) -> CandidatesSection | None:
+    """``[candidates]``: one registered dataset or one readable CSV file, in a recipe without [generator]."""
+    if "candidates" not in raw:
+        return None
+    candidates = v.section(raw["candidates"], "candidates", CandidatesSection, "candidates")
+    if candidates and (candidates.dataset is None) == (candidates.path is None):
+        v.problem("candidates", "give exactly one of 'dataset' or 'path'", 'e.g. dataset = "bete-net"')
+    elif candidates and candidates.dataset and candidates.dataset not in v.registry.datasets:
+        v.problem("candidates.dataset", f"no dataset named '{candidates.dataset}'",
+                  did_you_mean(candidates.dataset, v.registry.datasets) or "see `sctk data list`")
+    elif candidates and candidates.path:
+        _csv_columns(v, candidates.path, "candidates.path")
+    if "generator" in raw:
+        v.problem("candidates", "a recipe screens either generated samples or [candidates], not both",
+                  "remove [candidates] or [generator]")
+    return candidates
+
+
+def _filter_sections(v: _Validator, raw: dict[str, Any], inherited: dict[str, Any]) -> list[Step]:
+    """Each ``[[filters]]`` step that validates; no two share a label."""
     filters: list[Step] = []
     for i, item in enumerate(_list_section(raw, "filters", v)):
         ref = v.section(item, "filters", FilterStep, f"filters.{i}")
@@ -399,14 +442,23 @@ def _build(raw: dict[str, Any], registry: Registry, *, quick: bool, source: str 
     labels = [s.label for s in filters]
     for label in {lab for lab in labels if labels.count(lab) > 1}:
         v.problem("filters", f"two filters are labelled '{label}'", "give one of them a distinct 'name'")
+    return filters
 
+
+def _rank_section(v: _Validator, raw: dict[str, Any], filters: list[Step], predictors: list[PredictorPlan],
+                  generator_step: Step | None) -> tuple[RankSection | None, int]:
+    """``[rank]`` and the index of the first filter that reads a predicted column. Generated
+    candidates have known columns, checked here; a screened table's own are checked when loaded."""
     rank = v.section(raw["rank"], "rank", RankSection, "rank") if "rank" in raw else None
-    # Generated candidates have known columns; a screened table's own columns are checked when loaded.
     predict_before = _check_columns(v, filters, predictors, rank, check=generator_step is not None)
     if (filters or rank) and "generator" not in raw and "candidates" not in raw:
         v.problem("filters" if filters else "rank", "filters and ranking act on candidates, but the recipe "
                   "has neither [generator] nor [candidates]", "add one of them, or remove these sections")
+    return rank, predict_before
 
+
+def _evaluate_section(v: _Validator, raw: dict[str, Any], predictors: list[PredictorPlan]) -> EvaluateSection | None:
+    """``[evaluate]``, in a recipe with [generator]; the classifier and regressor it names are predictors."""
     evaluate = v.section(raw["evaluate"], "evaluate", EvaluateSection, "evaluate") if "evaluate" in raw else None
     if evaluate and "generator" not in raw:
         v.problem("evaluate", "[evaluate] measures a generator's samples, but the recipe has no [generator]",
@@ -417,16 +469,14 @@ def _build(raw: dict[str, Any], registry: Registry, *, quick: bool, source: str 
         if wanted is not None and names.get(wanted) != task:
             v.problem(f"evaluate.{key}", f"no {task} predictor named '{wanted}'",
                       did_you_mean(wanted, [n for n, t in names.items() if t == task]))
+    return evaluate
 
-    quick_section = None
-    if "quick" in raw:
-        quick_section = v.section(raw["quick"], "quick", QuickSection, "quick")
-    elif quick:
-        quick_section = QuickSection()
-    if v.problems:
-        raise RecipeError(v.problems, source=source)
-    return Plan(raw, run, data, data_filters, generator, generator_step, generator_encoder, generator_filters,
-                predictors, filters, predict_before, rank, quick_section if quick else None, candidates, evaluate)
+
+def _quick_section(v: _Validator, raw: dict[str, Any]) -> QuickSection | None:
+    """The ``[quick]`` slice a --quick plan runs with (the defaults without [quick]); None without
+    --quick, though [quick] is validated all the same."""
+    section = v.section(raw["quick"], "quick", QuickSection, "quick") if "quick" in raw else QuickSection()
+    return section if v.quick else None
 
 
 def _check_init_from(v: _Validator, generator: GeneratorSection) -> None:
