@@ -284,7 +284,7 @@ def _results_table(table: pd.DataFrame, columns: list[str], title: str | None) -
         formula = column in ("formula", "reduced_formula")
         grid.add_column(escape(str(column)), overflow="fold" if formula else "ellipsis",
                         justify="left" if formula or column == "error" else "right")
-    outside = table["in_domain"].astype("boolean").eq(False) if "in_domain" in table.columns else None
+    outside = table["in_domain"].astype("boolean").eq(False).fillna(False) if "in_domain" in table.columns else None
     for i, row in table.iterrows():
         foreign = outside is not None and bool(outside.loc[i])
         cells = [f"{row[c]:.2f}" if isinstance(row[c], float) else escape(str(row[c])) for c in columns]

@@ -158,7 +158,7 @@ def test_resolved_recipe_validates(quick_run):
 
 def test_check_prints_the_plan_and_trains_nothing(tmp_path):
     result = sctk("check", RECIPE, "--set", f'run.output_dir="{tmp_path}"', check=True)
-    assert "train     wgan-gp" in result.stdout and "rank      by tc_pred" in result.stdout
+    assert "train     wgan-gp" in result.stdout and "rank      by expected_tc" in result.stdout
     assert not any(tmp_path.iterdir())
 
 

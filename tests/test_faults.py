@@ -198,6 +198,8 @@ def modified_data(tmp_path_factory, data_dir) -> tuple[Path, str]:
     """A copy of the SuperCon folder with one Tc digit changed; (data folder, the file's sha256)."""
     root = tmp_path_factory.mktemp("data")
     shutil.copytree(data_dir / "supercon_stanev2018", root / "supercon_stanev2018")
+    # the recipe's negatives (wide-gap-insulators) are read from JARVIS beside SuperCon
+    (root / "jarvis_dft_3d").symlink_to(data_dir / "jarvis_dft_3d")
     path = root / "supercon_stanev2018" / "Supercon_data_by_2018_Stanev.csv"
     data = bytearray(path.read_bytes())
     at = data.index(b"\n", 1000) - 1  # the last character of a line: a digit of its Tc

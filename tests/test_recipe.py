@@ -118,7 +118,7 @@ def test_duplicate_labels_are_refused(recipe):
     recipe["predictors"].append(copy.deepcopy(recipe["predictors"][0]))
     found = problems(recipe)
     assert "two filters are labelled 'unique'" in found["filters"][0]
-    assert "two predictors are named 'tc'" in found["predictors.2.name"][0]
+    assert "two predictors are named 'tc'" in found[f"predictors.{len(recipe['predictors']) - 1}.name"][0]
 
 
 def test_all_problems_are_reported_at_once(recipe):
@@ -169,6 +169,9 @@ def test_a_multi_column_target_cannot_be_thresholded(recipe):
     recipe["predictors"][1]["target"] = ["tc", "n_entries"]
     assert "a threshold needs a single target column" in problems(recipe)["predictors.1.threshold"][0]
     recipe["predictors"][1].pop("threshold")
+    recipe["predictors"][1].pop("negatives")  # negatives are rows below a threshold
+    recipe["predictors"][0].pop("expected")  # expected Tc needs the classifier this one no longer is
+    recipe["rank"]["by"] = "tc_pred"
     recipe["predictors"][1]["params"]["task"] = "regression"
     recipe["predictors"][1]["score_on"] = "tc"
     del recipe["evaluate"]["classifier"]

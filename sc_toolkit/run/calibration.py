@@ -119,22 +119,26 @@ class ApplicabilityDomain:
         every training row, as the saved model was fitted on all of them)."""
         reference = train if reference is None else reference
         mean, scale = _standardisation(np.asarray(reference, dtype=float))
-        probe = cls(mean, scale, ((np.asarray(train, float) - mean) / scale).astype(np.float32), np.inf, k, quantile)
+        probe = cls(mean, scale, _standardised(train, mean, scale), np.inf, k, quantile)
         threshold = float(np.quantile(probe.distance(held_out), quantile)) if len(held_out) else np.inf
-        return cls(mean, scale, ((np.asarray(reference, float) - mean) / scale).astype(np.float32), threshold, k,
-                   quantile)
+        return cls(mean, scale, _standardised(reference, mean, scale), threshold, k, quantile)
+
+    def with_reference(self, reference: np.ndarray) -> ApplicabilityDomain:
+        """The same standardisation and threshold, measured against ``reference`` rows (the runner
+        passes every training row of the saved model; distances to more rows are smaller, so slightly
+        more compositions fall inside than the calibrated quantile says)."""
+        return ApplicabilityDomain(self.mean, self.scale, _standardised(reference, self.mean, self.scale),
+                                   self.threshold, self.k, self.quantile)
 
     def distance(self, X: np.ndarray) -> np.ndarray:
         """Mean Euclidean distance of each row to its ``k`` nearest reference rows (standardised)."""
         from sklearn.neighbors import NearestNeighbors
 
-        X = np.asarray(X, dtype=float)
         if not len(X):
             return np.zeros(0)
         k = min(self.k, len(self.reference))
         index = NearestNeighbors(n_neighbors=k).fit(self.reference)
-        Z = np.nan_to_num((X - self.mean) / self.scale, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
-        distances, _ = index.kneighbors(Z)
+        distances, _ = index.kneighbors(_standardised(X, self.mean, self.scale))
         return distances.mean(axis=1)
 
     def in_domain(self, distance: np.ndarray) -> np.ndarray:
@@ -158,3 +162,9 @@ def _standardisation(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     scale = np.nan_to_num(np.nanstd(X, axis=0), nan=1.0)
     scale[scale == 0] = 1.0
     return mean, scale
+
+
+def _standardised(X: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Standardised rows; a missing or infinite feature sits at the mean (adds no distance)."""
+    Z = (np.asarray(X, dtype=float) - mean) / scale
+    return np.nan_to_num(Z, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)

@@ -67,7 +67,7 @@ def train(p: PredictorPlan, data: TrainingData, seed: int, run: RunLike | None =
     X = encoder.encode(data.materials)
     model = p.step.build().fit(X, data.y, groups=data.groups, run=run)
     if extras.domain is not None:  # measured against every row the saved model learned from
-        extras.domain = _reference_all_rows(extras.domain, X)
+        extras.domain = extras.domain.with_reference(X)
     return SavedPredictor(section.name, encoder, model, extras), report
 
 
@@ -146,13 +146,6 @@ def _calibrate_domain(section, X_train: np.ndarray, X_test: np.ndarray, test_gro
     return {"quantile": section.domain_quantile, "k": extras.domain.k, "threshold": extras.domain.threshold,
             "in_domain_share_check": share, "n_check": int(check.sum()),
             "distance": "mean Euclidean distance to the k nearest training compositions, standardised features"}
-
-
-def _reference_all_rows(domain: ApplicabilityDomain, X: np.ndarray) -> ApplicabilityDomain:
-    """The same threshold and standardisation, measured against every training row."""
-    reference = ((np.asarray(X, dtype=float) - domain.mean) / domain.scale).astype(np.float32)
-    return ApplicabilityDomain(domain.mean, domain.scale, np.nan_to_num(reference), domain.threshold, domain.k,
-                               domain.quantile)
 
 
 def _by_source(source: np.ndarray, y: np.ndarray, proba: np.ndarray) -> dict[str, Any]:

@@ -405,7 +405,7 @@ def _candidates(d: _RunFiles, top: int | None) -> str:
     rows = [[row[c] for c in columns] for _, row in shown.iterrows()]
     note = ""
     if IN_DOMAIN_COLUMN in accepted.columns:
-        outside = accepted[IN_DOMAIN_COLUMN].astype("boolean").eq(False)
+        outside = accepted[IN_DOMAIN_COLUMN].astype("boolean").eq(False).fillna(False)
         shown_outside = ", ".join(f"#{r}" for r in shown.loc[outside.loc[shown.index], "rank"])
         note = (f'<p class="note">{int(outside.sum()):,} of the {len(accepted):,} accepted candidates lie outside the '
                 "applicability domain of the models (in_domain = False): their predictions are extrapolations"
