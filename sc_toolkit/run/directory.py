@@ -66,6 +66,8 @@ EXTRAS_FILE = "extras.json"
 INTERVAL_FILE = "interval.npz"
 DOMAIN_FILE = "domain.npz"
 HULL_DIR = "hull"
+#: Beside a saved tree model: its features by importance.
+FEATURE_IMPORTANCES = "feature_importances.csv"
 #: The header every saved component carries: kind, name and params (see ``Component.save``).
 COMPONENT_FILE = "component.json"
 

@@ -17,7 +17,7 @@ from ..errors import UserError
 from ..plan import PredictorPlan
 from .context import RunContext
 from .data_section import Datasets
-from .directory import METRICS, PREDICTORS, RunDir
+from .directory import FEATURE_IMPORTANCES, METRICS, PREDICTORS, RunDir
 from .predict import SavedPredictor, load_predictor, save_predictor
 from .stability import ReferenceHull
 from .tables import select
@@ -100,4 +100,4 @@ def _write_importances(run_dir: RunDir, model: Component, encoder: Component, na
     labels = encoder.feature_labels()
     frame = pd.DataFrame({"feature": labels[: len(importances)], "importance": importances})
     frame = frame.sort_values("importance", ascending=False)
-    run_dir.write_table(f"{PREDICTORS}/{name}/feature_importances.csv", frame)
+    run_dir.write_table(f"{PREDICTORS}/{name}/{FEATURE_IMPORTANCES}", frame)
