@@ -38,3 +38,23 @@ def supercon_slice(supercon_raw_table: pd.DataFrame) -> pd.DataFrame:
     bad = {r.row for r in rejected}
     keep = [i not in bad for i in range(len(sample))]
     return sample[keep].rename(columns={"name": "formula", "Tc": "tc"}).reset_index(drop=True)
+
+
+@pytest.fixture
+def sctk_here(monkeypatch, capsys):
+    """Run `sctk ARGS` in this process (so that writers can be patched): returns a function giving
+    (exit code, stdout, stderr)."""
+    import sys
+    import warnings
+
+    from sc_toolkit import cli
+
+    def run(*args) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["sctk", *map(str, args)])
+        monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)  # main replaces it
+        with pytest.raises(SystemExit) as stop:
+            cli.main()
+        captured = capsys.readouterr()
+        return stop.value.code, captured.out, captured.err
+
+    return run

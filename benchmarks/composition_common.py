@@ -92,8 +92,8 @@ def load_parts(paths) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     return y, parts[0]["groups"], oof
 
 
-def versions() -> str:
-    names = ("sc-toolkit", "lightgbm", "xgboost", "scikit-learn", "numpy", "matminer")
+def versions(names: tuple[str, ...] = ("sc-toolkit", "lightgbm", "xgboost", "scikit-learn", "numpy", "matminer")) -> str:
+    """Python and the versions of the named distributions that are installed."""
     found = []
     for name in names:
         try:

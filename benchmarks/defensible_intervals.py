@@ -34,14 +34,15 @@ family.
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
-import os
-import platform
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 from sklearn.model_selection import GroupKFold
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from composition_common import load_average, versions  # noqa: E402
 from sc_toolkit import (
     ApplicabilityDomain,
     ConformalInterval,
@@ -68,7 +69,7 @@ def main() -> None:
     parser.add_argument("--max-folds", type=int, default=None, help="stop after this many folds (smoke runs)")
     args = parser.parse_args()
     start = time.perf_counter()
-    print(f"load average at start: {_load()}")
+    print(f"load average at start: {load_average()}")
 
     registry = load_registry()
     table = load_dataset(registry.dataset("supercon")).table
@@ -85,7 +86,7 @@ def main() -> None:
           + f"; {X.shape[1]} magpie features ({time.perf_counter() - t0:.0f} s)")
     print(f"{args.folds}-fold GroupKFold on composition_key; per fold {CALIBRATION_SHARE:.0%} of the training groups "
           f"calibrate (group_holdout, seed {args.seed} + fold); lightgbm {model_params}; level {args.level}")
-    print(_versions())
+    print(versions(("sc-toolkit", "crepes", "lightgbm", "scikit-learn", "numpy")))
 
     n = len(table)
     pred, std, dist, fold_of = (np.full(n, np.nan) for _ in range(4))
@@ -112,7 +113,7 @@ def main() -> None:
         in_dom[test] = domain.in_domain(dist[test])
         print(f"fold {k}: fit {len(fit)}, calibrate {len(cal)}, test {len(test)} rows; domain threshold "
               f"{domain.threshold:.3f}, in-domain {in_dom[test].mean():.1%}; {time.perf_counter() - t0:.0f} s, "
-              f"load {_load()}", flush=True)
+              f"load {load_average()}", flush=True)
 
     clipped = np.maximum(pred, 0.0)
     for k_std, name in ((Z90, f"spread: pred +- {Z90} std"), (1.0, "spread: pred +- 1 std")):
@@ -158,7 +159,7 @@ def main() -> None:
         f"{f} {error[subsets[f][in_dom[subsets[f]]]].mean():.2f} / "
         f"{error[subsets[f][~in_dom[subsets[f]]]].mean():.2f} K ({np.mean(~in_dom[subsets[f]]):.1%} out)"
         for f in FAMILIES))
-    print(f"total {time.perf_counter() - start:.0f} s; load average at end: {_load()}")
+    print(f"total {time.perf_counter() - start:.0f} s; load average at end: {load_average()}")
 
 
 RECIPE = "recipe: normalised, Mondrian by family"
@@ -177,20 +178,6 @@ def _conformal(level, y_cal, pred_cal, std_cal, fam_cal, pred_test, std_test, fa
         interval = ConformalInterval.calibrate(level, y_cal, pred_cal, s, bins)
         out[name] = interval.predict(pred_test, None if s is None else std_test, None if bins is None else fam_test)
     return out
-
-
-def _versions() -> str:
-    found = []
-    for name in ("sc-toolkit", "crepes", "lightgbm", "scikit-learn", "numpy"):
-        try:
-            found.append(f"{name} {importlib.metadata.version(name)}")
-        except importlib.metadata.PackageNotFoundError:
-            pass
-    return f"python {platform.python_version()}, " + ", ".join(found)
-
-
-def _load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 if __name__ == "__main__":

@@ -13,12 +13,10 @@ import signal
 import subprocess
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import pytest
 
-from sc_toolkit import cli
 from sc_toolkit.registry import default_registry
 from sc_toolkit.run.directory import LOG, MANIFEST, PREDICTORS, RunDir
 
@@ -48,14 +46,6 @@ rows = 300
 """
 
 
-def sctk(monkeypatch, capsys, *args) -> tuple[int, str, str]:
-    """`sctk ARGS` in this process (so that writers can be patched): (exit code, stdout, stderr)."""
-    monkeypatch.setattr(sys, "argv", ["sctk", *map(str, args)])
-    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)  # main replaces it
-    with pytest.raises(SystemExit) as stop:
-        cli.main()
-    captured = capsys.readouterr()
-    return stop.value.code, captured.out, captured.err
 
 
 def digest(directory: Path) -> dict[str, str]:
@@ -75,7 +65,7 @@ def assert_nothing_half_written(run_dir: RunDir) -> None:
 
 # -- Ctrl-C during training ------------------------------------------------------------------------
 
-def test_ctrl_c_during_training_exits_130_keeps_what_was_fitted_and_resume_finishes(
+def test_ctrl_c_during_training_exits_130_keeps_what_was_fitted_and_resume_finishes(sctk_here, 
         tmp_path, data_dir, monkeypatch, capsys):
     out = tmp_path / "runs"
     process = subprocess.Popen(
@@ -107,7 +97,7 @@ def test_ctrl_c_during_training_exits_130_keeps_what_was_fitted_and_resume_finis
         assert run_dir.has_component(f"{PREDICTORS}/{name}/predictor") == (name in finished)
     kept = digest(run_dir.path / PREDICTORS / "tc")
 
-    code, _, err = sctk(monkeypatch, capsys, "resume", run_dir.path)
+    code, _, err = sctk_here("resume", run_dir.path)
     assert code == 0, err
     assert run_dir.is_finished
     assert digest(run_dir.path / PREDICTORS / "tc") == kept
@@ -141,7 +131,7 @@ FAULTS = {
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
-def test_a_save_that_fails_midway_leaves_nothing_resume_trusts(fault, tmp_path, data_dir, monkeypatch, capsys):
+def test_a_save_that_fails_midway_leaves_nothing_resume_trusts(sctk_here, fault, tmp_path, data_dir, monkeypatch, capsys):
     error, exit_code, message = FAULTS[fault]
     recipe = tmp_path / "small.toml"
     recipe.write_text(SMALL_RECIPE)
@@ -149,7 +139,7 @@ def test_a_save_that_fails_midway_leaves_nothing_resume_trusts(fault, tmp_path, 
     lightgbm = default_registry().get("predictor", "lightgbm")
     with monkeypatch.context() as patch:
         patch.setattr(lightgbm, "_save_state", failing_save(lightgbm, error))
-        code, _, err = sctk(monkeypatch, capsys, "run", recipe, "--quick", "--set", f'run.output_dir="{out}"')
+        code, _, err = sctk_here("run", recipe, "--quick", "--set", f'run.output_dir="{out}"')
     run_dir = only_run(out)
 
     assert code == exit_code
@@ -161,11 +151,11 @@ def test_a_save_that_fails_midway_leaves_nothing_resume_trusts(fault, tmp_path, 
     assert_nothing_half_written(run_dir)
     kept = digest(run_dir.path / PREDICTORS / "tc")
 
-    code, _, err = sctk(monkeypatch, capsys, "resume", run_dir.path)
+    code, _, err = sctk_here("resume", run_dir.path)
     assert code == 0, err
     assert digest(run_dir.path / PREDICTORS / "tc") == kept
     assert run_dir.predictor_names() == ["above_10k", "tc"]
-    code, out_text, err = sctk(monkeypatch, capsys, "predict", run_dir.path, "MgB2", "--output", tmp_path / "p.csv")
+    code, out_text, err = sctk_here("predict", run_dir.path, "MgB2", "--output", tmp_path / "p.csv")
     assert code == 0, err
     assert "1 of 1 rows predicted" in err
     assert "above_10k_proba" in (tmp_path / "p.csv").read_text()
@@ -173,7 +163,7 @@ def test_a_save_that_fails_midway_leaves_nothing_resume_trusts(fault, tmp_path, 
 
 # -- a read-only output folder ---------------------------------------------------------------------
 
-def test_a_read_only_output_folder_exits_2_before_any_step(tmp_path, data_dir, monkeypatch, capsys):
+def test_a_read_only_output_folder_exits_2_before_any_step(sctk_here, tmp_path, data_dir, monkeypatch, capsys):
     read_only = tmp_path / "read-only"
     read_only.mkdir()
     mkdir = Path.mkdir
@@ -184,7 +174,7 @@ def test_a_read_only_output_folder_exits_2_before_any_step(tmp_path, data_dir, m
         return mkdir(self, *args, **kwargs)
 
     monkeypatch.setattr(Path, "mkdir", refuse)
-    code, _, err = sctk(monkeypatch, capsys, "run", SUPERCON_TC, *QUICK, "--set", f'run.output_dir="{read_only}/runs"')
+    code, _, err = sctk_here("run", SUPERCON_TC, *QUICK, "--set", f'run.output_dir="{read_only}/runs"')
     assert code == 2
     assert f"run.output_dir: cannot create a run directory in {read_only}/runs: Permission denied" in err
     assert "hint: choose a writable folder" in err
@@ -208,7 +198,7 @@ def modified_data(tmp_path_factory, data_dir) -> tuple[Path, str]:
     return root, hashlib.sha256(bytes(data)).hexdigest()
 
 
-def test_a_modified_dataset_stops_the_run_unless_allowed_and_is_recorded(
+def test_a_modified_dataset_stops_the_run_unless_allowed_and_is_recorded(sctk_here, 
         modified_data, tmp_path, monkeypatch, capsys):
     root, actual = modified_data
     monkeypatch.setenv("SCTK_DATA_DIR", str(root))
@@ -216,12 +206,12 @@ def test_a_modified_dataset_stops_the_run_unless_allowed_and_is_recorded(
     out = tmp_path / "runs"
     args = ["run", SUPERCON_TC, *QUICK, "--set", f'run.output_dir="{out}"']
 
-    code, _, err = sctk(monkeypatch, capsys, *args)
+    code, _, err = sctk_here(*args)
     assert code == 2
     assert "Supercon_data_by_2018_Stanev.csv was modified" in err and "--allow-modified-data" in err
     assert not out.exists()  # refused before a run directory was created
 
-    code, _, err = sctk(monkeypatch, capsys, *args, "--allow-modified-data")
+    code, _, err = sctk_here(*args, "--allow-modified-data")
     assert code == 0, err
     manifest = json.loads((only_run(out).path / MANIFEST).read_text())
     dataset = manifest["provenance"]["dataset"]

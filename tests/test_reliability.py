@@ -4,7 +4,6 @@ check` finds before a run starts. Each case: one line naming the problem, the ri
 
 from __future__ import annotations
 
-import sys
 import warnings
 from pathlib import Path
 
@@ -20,14 +19,6 @@ ROOT = Path(__file__).parents[1]
 SUPERCON_TC = ROOT / "recipes" / "supercon_tc.toml"
 
 
-def sctk(monkeypatch, capsys, *args) -> tuple[int, str, str]:
-    """`sctk ARGS` in this process: (exit code, stdout, stderr)."""
-    monkeypatch.setattr(sys, "argv", ["sctk", *map(str, args)])
-    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)  # main replaces it
-    with pytest.raises(SystemExit) as stop:
-        cli.main()
-    captured = capsys.readouterr()
-    return stop.value.code, captured.out, captured.err
 
 
 def problems(recipe, overrides, quick=False) -> dict[str, str]:
@@ -58,31 +49,31 @@ def test_safe_names_pass(name):
     assert plan.run.name == name and plan.predictors[0].section.name == name
 
 
-def test_a_bad_name_exits_2_with_one_line_per_problem(monkeypatch, capsys):
-    code, _, err = sctk(monkeypatch, capsys, "check", SUPERCON_TC, "--set", 'run.name="../../x"')
+def test_a_bad_name_exits_2_with_one_line_per_problem(sctk_here, monkeypatch, capsys):
+    code, _, err = sctk_here("check", SUPERCON_TC, "--set", 'run.name="../../x"')
     assert code == 2
     assert "run.name:" in err and "'/'" in err and "Traceback" not in err
 
 
 # -- user text is never read as rich markup --------------------------------------------------------
 
-def test_section_names_survive_in_error_lines(monkeypatch, capsys, tmp_path):
+def test_section_names_survive_in_error_lines(sctk_here, monkeypatch, capsys, tmp_path):
     recipe = tmp_path / "r.toml"
     recipe.write_text('[data]\ndataset = "supercon"\n[evaluate]\nn_samples = 10\n')
-    code, _, err = sctk(monkeypatch, capsys, "check", recipe)
+    code, _, err = sctk_here("check", recipe)
     assert code == 2
     assert "missing section [run]" in err and "add a [run] table" in err
     assert "has no [generator]" in err and "add a [generator]" in err
 
 
-def test_a_dataset_name_that_looks_like_markup_is_printed_as_written(monkeypatch, capsys):
-    code, _, err = sctk(monkeypatch, capsys, "check", SUPERCON_TC, "--set", 'data.dataset="[/x]"')
+def test_a_dataset_name_that_looks_like_markup_is_printed_as_written(sctk_here, monkeypatch, capsys):
+    code, _, err = sctk_here("check", SUPERCON_TC, "--set", 'data.dataset="[/x]"')
     assert code == 2
     assert "no dataset named '[/x]'" in err and "MarkupError" not in err
 
 
-def test_markup_in_a_usage_error_is_printed_as_written(monkeypatch, capsys):
-    code, _, err = sctk(monkeypatch, capsys, "check", SUPERCON_TC, "--bogus[/x]")
+def test_markup_in_a_usage_error_is_printed_as_written(sctk_here, monkeypatch, capsys):
+    code, _, err = sctk_here("check", SUPERCON_TC, "--bogus[/x]")
     assert code == 2
     assert "--bogus[/x]" in err
 
@@ -143,12 +134,12 @@ def test_unreadable_csv_inputs_are_data_errors_naming_the_file(tmp_path, kind):
 
 
 @pytest.mark.parametrize("kind", ["empty", "binary", "utf16", "quotes", "missing"])
-def test_check_reports_an_unreadable_data_path(monkeypatch, capsys, tmp_path, kind):
+def test_check_reports_an_unreadable_data_path(sctk_here, monkeypatch, capsys, tmp_path, kind):
     path = _bad_files(tmp_path)[kind]
     recipe = tmp_path / "r.toml"
     recipe.write_text(f'[run]\nname = "x"\n[data]\npath = "{path.name}"\n')
     monkeypatch.chdir(tmp_path)
-    code, _, err = sctk(monkeypatch, capsys, "check", recipe)
+    code, _, err = sctk_here("check", recipe)
     assert code == 2
     assert "data.path: " in err and path.name in err and "unexpected" not in err
 
@@ -171,28 +162,28 @@ def small_run(tmp_path_factory, data_dir) -> Path:
     return run_recipe(SUPERCON_TC, {"run.output_dir": str(out), "quick.rows": 300}, quick=True).path
 
 
-def test_predict_prints_markup_like_formulas_as_written_and_keeps_the_valid_rows(small_run, monkeypatch, capsys):
-    code, out, err = sctk(monkeypatch, capsys, "predict", small_run, "[/x]", "MgB2")
+def test_predict_prints_markup_like_formulas_as_written_and_keeps_the_valid_rows(sctk_here, small_run, monkeypatch, capsys):
+    code, out, err = sctk_here("predict", small_run, "[/x]", "MgB2")
     assert code == 0, err
     assert "row 0: '[/x]'" in err and "(not predicted)" in err
     assert "MgB2" in out and "[/x]" in out
 
 
-def test_predict_names_the_cif_file_of_an_unreadable_structure(small_run, monkeypatch, capsys, tmp_path):
+def test_predict_names_the_cif_file_of_an_unreadable_structure(sctk_here, small_run, monkeypatch, capsys, tmp_path):
     garbage, binary = tmp_path / "garbage.cif", tmp_path / "binary.cif"
     garbage.write_text("data_x\n")
     binary.write_bytes(bytes(range(256)))
-    code, _, err = sctk(monkeypatch, capsys, "predict", small_run, "--cif", garbage, "MgB2")
+    code, _, err = sctk_here("predict", small_run, "--cif", garbage, "MgB2")
     assert code == 0
     assert f"row 1: {garbage}: unreadable CIF" in err
-    code, _, err = sctk(monkeypatch, capsys, "predict", small_run, "--cif", binary)
+    code, _, err = sctk_here("predict", small_run, "--cif", binary)
     assert code == 2
     assert f"--cif: {binary} is a binary file" in err
 
 
 @pytest.mark.parametrize("target", ["missing/p.csv", ".", "x" * 300 + ".csv"])
-def test_predict_output_that_cannot_be_written_exits_2_naming_it(small_run, monkeypatch, capsys, tmp_path, target):
-    code, _, err = sctk(monkeypatch, capsys, "predict", small_run, "MgB2", "--output", tmp_path / target)
+def test_predict_output_that_cannot_be_written_exits_2_naming_it(sctk_here, small_run, monkeypatch, capsys, tmp_path, target):
+    code, _, err = sctk_here("predict", small_run, "MgB2", "--output", tmp_path / target)
     assert code == 2
     assert err.startswith("error: ") and len(err.strip().splitlines()) == 1 and "unexpected" not in err
     assert str(tmp_path) in err and "hint:" in err
@@ -200,43 +191,43 @@ def test_predict_output_that_cannot_be_written_exits_2_naming_it(small_run, monk
 
 # -- what check finds before a run ----------------------------------------------------------------
 
-def test_check_finds_a_filter_on_a_column_the_data_file_lacks(monkeypatch, capsys, tmp_path):
+def test_check_finds_a_filter_on_a_column_the_data_file_lacks(sctk_here, monkeypatch, capsys, tmp_path):
     (tmp_path / "d.csv").write_text("formula,tc\nMgB2,39\n")
     recipe = tmp_path / "r.toml"
     recipe.write_text('[run]\nname = "x"\noutput_dir = "runs"\n[data]\npath = "d.csv"\n'
                       'filters = [{ use = "threshold", params = { column = "tcc", gt = 0 } }]\n')
     monkeypatch.chdir(tmp_path)
     for command in ("check", "run"):
-        code, _, err = sctk(monkeypatch, capsys, command, recipe)
+        code, _, err = sctk_here(command, recipe)
         assert code == 2
         assert "reads column 'tcc'" in err and "did you mean 'tc'?" in err
     assert not (tmp_path / "runs").exists()  # no run folder for bad input
 
 
-def test_check_finds_a_target_the_dataset_lacks(monkeypatch, capsys, data_dir):
-    code, _, err = sctk(monkeypatch, capsys, "check", SUPERCON_TC, "--set", 'predictors.0.target="tcc"')
+def test_check_finds_a_target_the_dataset_lacks(sctk_here, monkeypatch, capsys, data_dir):
+    code, _, err = sctk_here("check", SUPERCON_TC, "--set", 'predictors.0.target="tcc"')
     assert code == 2
     assert "predictors.0.target" in err and "'tcc'" in err
 
 
-def test_run_finds_a_missing_data_file_before_creating_a_run_folder(monkeypatch, capsys, tmp_path):
+def test_run_finds_a_missing_data_file_before_creating_a_run_folder(sctk_here, monkeypatch, capsys, tmp_path):
     recipe = tmp_path / "r.toml"
     recipe.write_text('[run]\nname = "x"\noutput_dir = "runs"\n[data]\npath = "nowhere.csv"\n')
     monkeypatch.chdir(tmp_path)
-    code, _, err = sctk(monkeypatch, capsys, "run", recipe)
+    code, _, err = sctk_here("run", recipe)
     assert code == 2 and "nowhere.csv" in err
     assert not (tmp_path / "runs").exists()
 
 
 # -- plugins that failed ---------------------------------------------------------------------------
 
-def test_version_lists_plugins_that_failed_to_load(monkeypatch, capsys):
+def test_version_lists_plugins_that_failed_to_load(sctk_here, monkeypatch, capsys):
     from sc_toolkit.registry import PluginFailure
 
     registry = default_registry()
     monkeypatch.setattr(registry, "failures", [*registry.failures, PluginFailure("broken[/x]", "ImportError: nope")])
     monkeypatch.setattr(cli, "_registry", lambda: registry)
-    code, out, _ = sctk(monkeypatch, capsys, "--version")
+    code, out, _ = sctk_here("--version")
     assert code == 0
     assert "plugin broken[/x] failed to load: ImportError: nope" in out
 
@@ -259,10 +250,10 @@ def test_warnings_raised_during_a_run_go_to_its_log(tmp_path, monkeypatch):
     assert warnings.showwarning is previous and len(shown) == 1  # passed on to what was there before
 
 
-def test_the_command_line_shows_warnings_only_with_debug(monkeypatch, capsys):
+def test_the_command_line_shows_warnings_only_with_debug(sctk_here, monkeypatch, capsys):
     shown = warnings.showwarning
-    sctk(monkeypatch, capsys, "check", SUPERCON_TC)
+    sctk_here("check", SUPERCON_TC)
     assert warnings.showwarning is cli._drop_warning
     monkeypatch.setattr(warnings, "showwarning", shown)
-    sctk(monkeypatch, capsys, "--debug", "check", SUPERCON_TC)
+    sctk_here("--debug", "check", SUPERCON_TC)
     assert warnings.showwarning is shown
