@@ -37,9 +37,10 @@ class ScoringPredictor:
 #: Largest predicted distance to the hull (eV/atom) at which a composition counts as stable in the
 #: "stable, unique, novel" rate (the ``stable`` filter's default).
 STABLE_E_HULL = 0.1
-#: Novel distinct compositions whose hull distance is computed for that rate (a seeded sample: each
-#: chemical system needs its own hull, and 100,000 samples hold tens of thousands of systems).
-SUN_SAMPLE = 1000
+#: Novel distinct compositions whose hull distance is computed for that rate: a seeded sample of one
+#: per 100 samples drawn, between 20 and 1,000 (each chemical system needs its own hull, and 100,000
+#: samples hold tens of thousands of systems).
+SUN_SAMPLE = (20, 1000)
 
 
 def safe_provenance(component) -> dict[str, Any]:
@@ -438,7 +439,7 @@ def embedding(generated: np.ndarray, training_comps: Compositions | None, method
 def stable_unique_novel(model: ScoringPredictor | None, unique_compositions: Compositions, novel: np.ndarray,
                         n_decoded: int, seed: int = 0) -> dict[str, Any]:
     """The composition-level "stable, unique, novel" rate (``DEFINITIONS``). The stable share is
-    measured on a seeded sample of at most ``SUN_SAMPLE`` novel distinct compositions and scaled to
+    measured on a seeded sample of novel distinct compositions (``SUN_SAMPLE``) and scaled to
     all of them (``count`` is then an estimate, with its binomial standard error in ``stderr``); a
     composition no hull can judge (NaN) counts as not stable. Unavailable without a formation-energy
     predictor with a hull."""
@@ -447,7 +448,8 @@ def stable_unique_novel(model: ScoringPredictor | None, unique_compositions: Com
         return out | {"value": None, "available": False,
                       "reason": "the run has no formation-energy predictor with a hull (add one with hull = [...])"}
     novel_rows = np.flatnonzero(novel)
-    sample = np.random.default_rng(seed).permutation(novel_rows)[:SUN_SAMPLE]
+    size = int(np.clip(n_decoded // 100, *SUN_SAMPLE))
+    sample = np.random.default_rng(seed).permutation(novel_rows)[:size]
     e_hull = np.asarray(model.e_hull(unique_compositions[np.sort(sample)]), dtype=float) if len(sample) else np.zeros(0)
     stable_share = float((e_hull <= STABLE_E_HULL).mean()) if len(e_hull) else 0.0
     count = stable_share * len(novel_rows)
