@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sc_toolkit import Compositions
+
 ROOT = Path(__file__).parents[1]
 RECIPE = ROOT / "recipes" / "cuprate_gan.toml"
 SCTK = str(Path(sys.executable).parent / "sctk")
@@ -104,14 +106,18 @@ def test_accepted_candidates_are_novel_unique_valid_and_ranked(quick_run):
     training = pd.read_parquet(quick_run / "training.parquet")
     assert len(accepted) > 0 and len(candidates) == 2000
     assert (candidates["rejected_by"] == "").sum() == len(accepted)
-    assert set(candidates["rejected_by"]) - {""} <= {"decode: no element left", "elements", "unique",
-                                                     "novel", "smact-valid"}
+    reasons = {r for r in set(candidates["rejected_by"]) - {""} if not r.startswith("rank: ")}  # diversity
+    assert reasons <= {"decode: no element left", "elements", "unique", "novel", "smact-valid"}
     assert accepted["composition_key"].is_unique
     assert not set(accepted["composition_key"]) & set(training["composition_key"])
     smact = default_registry().get("filter", "smact-valid")()
     assert smact.keep(accepted[["formula"]]).all()
-    assert np.all(np.diff(accepted["tc_pred"].to_numpy()) <= 0)
-    assert (accepted["tc_std"] >= 0).all()
+    assert np.all(np.diff(accepted["expected_tc"].to_numpy()) <= 0)  # the recipe ranks by expected Tc
+    assert (accepted["tc_std"] >= 0).all() and (accepted["tc_lo"] <= accepted["tc_pred"]).all()
+    element_sets = pd.Series([tuple(np.flatnonzero(row)) for row in Compositions.from_formulas(
+        accepted["formula"].tolist()).fractions > 0])
+    assert element_sets.value_counts().max() <= 3  # [rank] max_per_element_set
+    assert {"in_domain", "e_form_pred", "e_hull_pred", "superconductor_proba"} <= set(accepted.columns)
 
 
 #: Shipped recipes run end to end through the CLI elsewhere: cuprate_gan here (quick_run), supercon_tc
