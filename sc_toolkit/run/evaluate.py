@@ -113,7 +113,8 @@ def inputs_from_run(run_dir: RunDir, registry: Registry, *, supercon: pd.DataFra
     entries = {p.get("name"): p for p in recipe.get("predictors", []) if isinstance(p, dict)}
     reports = run_dir.metrics.get("predictors", {})
     predictors = []
-    for name in run_dir.predictor_names():
+    saved = run_dir.predictor_names()
+    for name in [n for n in entries if n in saved] + [n for n in saved if n not in entries]:  # the recipe's order
         rates = (reports.get(name) or {}).get("rates") if predictor_task(run_dir, name) == "classification" else None
         predictors.append(scoring_predictor(load_predictor(run_dir, name, registry), entries.get(name, {}), rates))
     generator_section = recipe.get("generator") or {}
@@ -133,8 +134,13 @@ def inputs_from_run(run_dir: RunDir, registry: Registry, *, supercon: pd.DataFra
 
 def evaluate_run(run_dir: RunDir | str | Path, registry: Registry, *, supercon: pd.DataFrame | None = None,
                  **options: Any) -> dict[str, Any]:
-    """:func:`evaluate_generator` on a finished run's saved generator (options as there)."""
+    """:func:`evaluate_generator` on a finished run's saved generator (options as there; the
+    classifier and regressor default to the recipe's ``[evaluate]`` choices)."""
     run_dir = run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir)
+    chosen = run_dir.recipe.get("evaluate") or {}
+    for key in ("classifier", "regressor"):
+        if options.get(key) is None and chosen.get(key):
+            options[key] = chosen[key]
     return evaluate_generator(inputs_from_run(run_dir, registry, supercon=supercon), **options)
 
 
