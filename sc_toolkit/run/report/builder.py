@@ -416,26 +416,34 @@ def _candidates(d: _RunFiles, top: int | None) -> str:
 
 def _stability(d: _RunFiles) -> str:
     """Predicted distance to the hull of known phases: its distribution over the candidates, the
-    stable share, and the hull's sources."""
+    stable share, the evaluation's stable-unique-novel rate, and the hull's sources."""
     candidates, accepted = d.table(CANDIDATES), d.table(ACCEPTED)
     series = [(label, pd.to_numeric(t[HULL_COLUMN], errors="coerce").dropna().to_numpy())
               for label, t in (("scored candidates", candidates), ("accepted candidates", accepted))
               if t is not None and HULL_COLUMN in t.columns]
     series = [(label, values) for label, values in series if len(values)]
-    if not series:
-        return ""
-    top = max(0.5, float(max(np.quantile(v, 0.99) for _, v in series)))
-    edges = np.linspace(min(0.0, float(min(v.min() for _, v in series))), top, 41)
-    chart = Chart("predicted distance to the hull of known phases", "e_hull_pred (eV/atom)", "share of set")
-    rows = []
-    for label, values in series:
-        counts = np.histogram(np.clip(values, edges[0], edges[-1]), edges)[0].astype(float)
-        chart.step(label, edges, counts / counts.sum())
-        rows.append([label, len(values), float((values <= 0.1).mean()), float(np.median(values))])
     sources = next((r.get("hull") for r in d.metrics.get("predictors", {}).values() if r.get("hull")), None)
-    return (chart.svg() + _table(["set", "n", "share within 0.1 eV/atom", "median (eV/atom)"], rows)
-            + (f'<p class="muted">Hull of known phases: {escape(json.dumps(sources))}</p>' if sources else ""))
-
+    sun = (d.evaluation.get("metrics") or {}).get("stable_unique_novel") or {}
+    out = ""
+    if series:
+        top = max(0.5, float(max(np.quantile(v, 0.99) for _, v in series)))
+        edges = np.linspace(min(0.0, float(min(v.min() for _, v in series))), top, 41)
+        chart = Chart("predicted distance to the hull of known phases", "e_hull_pred (eV/atom)", "share of set")
+        rows = []
+        for label, values in series:
+            counts = np.histogram(np.clip(values, edges[0], edges[-1]), edges)[0].astype(float)
+            chart.step(label, edges, counts / counts.sum())
+            rows.append([label, len(values), float((values <= 0.1).mean()), float(np.median(values))])
+        out += chart.svg() + _table(["set", "n", "share within 0.1 eV/atom", "median (eV/atom)"], rows)
+    elif sources:
+        out += "<p>No scored candidate has a hull distance.</p>"
+    if sun.get("available"):
+        out += (f"<p>Stable, unique and novel: {_num(sun['value'])} of the decoded evaluation samples "
+                f"(about {_num(sun['count'])} +- {_num(sun['stderr'])} distinct compositions; stable share "
+                f"{_num(sun['stable_share_of_novel'])} of {_num(sun['n_judged'])} judged).</p>")
+    if sources:
+        out += f'<p class="muted">Hull of known phases: {escape(json.dumps(sources))}</p>'
+    return out
 
 def _metrics(d: _RunFiles) -> str:
     metrics = d.metrics
