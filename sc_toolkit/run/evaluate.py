@@ -52,7 +52,7 @@ from ..registry import Registry
 from ..runtime import RunLike, log
 from . import generation_metrics as gm
 from .directory import GENERATOR, GENERATOR_HOLDOUT, GENERATOR_TRAINING, METRICS, RunDir, jsonable
-from .predict import SavedPredictor, hull_distances, load_predictor, predictor_task
+from .predict import SavedPredictor, load_predictor, predictor_task
 
 #: Version of the evaluation's definitions (bump when a definition changes).
 EVALUATION_VERSION = 3
@@ -89,7 +89,7 @@ def scoring_predictor(saved: SavedPredictor, recipe: dict[str, Any], rates: dict
         return np.asarray(saved.model.predict(saved.encoder.encode(compositions)))
 
     hull = saved.extras.hull
-    e_hull = None if hull is None else (lambda compositions: hull_distances(hull, compositions, predict(compositions)))
+    e_hull = None if hull is None else (lambda compositions: hull.e_above_hull(compositions, predict(compositions)))
     return gm.ScoringPredictor(saved.name, saved.model.task, predict, recipe, rates, e_hull)
 
 

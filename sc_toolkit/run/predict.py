@@ -19,7 +19,7 @@ from ..errors import FormulaError, UserError
 from ..registry import Registry
 from .calibration import ApplicabilityDomain, ConformalInterval, families
 from .directory import DOMAIN_FILE, EXTRAS_FILE, HULL_DIR, INTERVAL_FILE, PREDICTORS, RunDir
-from .stability import MAX_SYSTEM_SIZE, ReferenceHull
+from .stability import ReferenceHull
 from .tables import check_text_file, read_user_csv
 
 
@@ -126,7 +126,7 @@ class SavedPredictor:
             low, high = extras.interval.predict(predicted, std, bins)
             out |= {f"{name}_lo": self._clip(low), f"{name}_hi": self._clip(high)}
         if extras.hull is not None:
-            out[HULL_COLUMN] = hull_distances(extras.hull, _compositions_of(materials), out[f"{name}_pred"])
+            out[HULL_COLUMN] = extras.hull.e_above_hull(_compositions_of(materials), out[f"{name}_pred"])
         return out
 
     def _clip(self, values: np.ndarray) -> np.ndarray:
@@ -157,16 +157,6 @@ def add_derived_columns(table: pd.DataFrame, predictors: list[SavedPredictor]) -
     if flags:
         table[IN_DOMAIN_COLUMN] = table[flags].all(axis=1, skipna=False).astype("boolean")
         table.loc[table[flags].isna().any(axis=1), IN_DOMAIN_COLUMN] = pd.NA
-
-
-def hull_distances(hull: ReferenceHull, compositions: Compositions, e_form: np.ndarray) -> np.ndarray:
-    """Predicted distance to the hull of known phases; NaN for a composition of more elements than
-    a hull is built for (``MAX_SYSTEM_SIZE``: such a row is no candidate a hull could judge)."""
-    distances = np.full(len(compositions), np.nan)
-    judged = compositions.n_elements <= MAX_SYSTEM_SIZE
-    if judged.any():
-        distances[judged] = hull.e_above_hull(compositions[judged], np.asarray(e_form, dtype=float)[judged])
-    return distances
 
 
 def _compositions_of(materials) -> Compositions:

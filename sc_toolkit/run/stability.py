@@ -154,7 +154,7 @@ class ReferenceHull:
 
     def hull_energy(self, compositions) -> np.ndarray:
         """Formation energy (eV/atom) of the hull of known phases at each composition: 0 for an
-        element, NaN for a row with no element. ``compositions``: anything
+        element, NaN for a row with no element or more than ``MAX_SYSTEM_SIZE`` elements. ``compositions``: anything
         :func:`~sc_toolkit.as_compositions` accepts."""
         fractions = as_compositions(compositions).fractions
         present = fractions > 0
@@ -169,11 +169,8 @@ class ReferenceHull:
             if len(system) == 1:
                 hull[rows] = 0.0
                 continue
-            if len(system) > MAX_SYSTEM_SIZE:
-                raise UserError(
-                    f"a composition has {len(system)} elements; the hull handles at most {MAX_SYSTEM_SIZE}",
-                    hint="filter such compositions out (filter 'elements' with max_elements) before the hull",
-                )
+            if len(system) > MAX_SYSTEM_SIZE:  # no hull is built: the row keeps NaN
+                continue
             columns, planes = self._system_planes(system)
             x = np.concatenate([fractions[np.ix_(rows, columns)], np.ones((len(rows), 1))], axis=1)
             hull[rows] = (x @ planes.T).max(axis=1)
@@ -183,7 +180,7 @@ class ReferenceHull:
         """``e_form`` (eV/atom, one per composition) minus the hull energy of the known phases at
         that composition (:meth:`hull_energy`). Negative where a composition is given below the known
         hull (it would be a new stable phase); 0 for a known hull phase at its own energy; NaN where
-        ``e_form`` is NaN or a row has no element."""
+        ``e_form`` is NaN or the hull energy is (no element, or more than ``MAX_SYSTEM_SIZE``)."""
         e_form = np.asarray(e_form, dtype=float)
         compositions = as_compositions(compositions)
         if e_form.shape != (len(compositions),):
