@@ -27,7 +27,18 @@ from .chem import (
     reduced_formula,
     superconductor_class,
 )
-from .components import KINDS, Component, Encoder, Filter, Generator, Params, Predictor
+from .components import (
+    KINDS,
+    Component,
+    Encoder,
+    Filter,
+    Generator,
+    Params,
+    Predictor,
+    Relaxation,
+    Relaxer,
+    StructureGenerator,
+)
 from .errors import DataError, FormulaError, SctkError, StepError, UserError, did_you_mean
 from .hookspecs import hookimpl
 from .metrics import group_holdout, regression_metrics, roc_auc
@@ -84,10 +95,13 @@ __all__ = [
     "Params",
     "Predictor",
     "ReferenceHull",
+    "Relaxation",
+    "Relaxer",
     "Run",
     "RunLike",
     "SctkError",
     "StepError",
+    "StructureGenerator",
     "UserError",
     "__version__",
     "as_compositions",

@@ -16,6 +16,11 @@ Contracts (checked for plugin authors by :mod:`sc_toolkit.testing`):
   ``predict(X, return_std=False)``, ``predict_proba(X)`` for classifiers, ``get_params``/``set_params``.
 - :class:`Filter`: ``fit(reference_table) -> self``, ``keep(table, *, run=None) -> bool mask``,
   ``columns()`` names what it reads from the table.
+- :class:`StructureGenerator`: ``fit(structures, y=None, *, run=None) -> self``,
+  ``generate(compositions, k=1, *, random_state=None, run=None) -> list[list[Structure]]``: up to
+  ``k`` pymatgen structures per composition, best first, each of exactly that composition.
+- :class:`Relaxer`: ``relax(structures, *, run=None) -> list[Relaxation]``: one outcome per
+  structure (relaxed structure and energy per atom, or the reason it was rejected).
 
 ``save(directory)`` / ``load(directory)`` persist a fitted component as JSON plus the component's
 own files (torch state dicts, loaded with ``weights_only=True``; never pickled objects).
@@ -243,6 +248,53 @@ class Filter(Component):
         """Boolean mask, True for rows that pass."""
 
 
+class StructureGenerator(Component):
+    """Proposes crystal structures (lattice, sites, occupancies) for given compositions."""
+
+    kind = "structure-generator"
+    #: True when ``generate`` can be steered toward a target property (``target=`` keyword).
+    steerable: ClassVar[bool] = False
+
+    @abstractmethod
+    def fit(self, structures, y: np.ndarray | None = None, *, run=None) -> StructureGenerator:
+        """Learn from known structures (a sequence of pymatgen ``Structure``, ordered or with partial
+        occupancies) and, when given, a property ``y`` per structure (Tc in K for steering)."""
+
+    @abstractmethod
+    def generate(self, compositions, k: int = 1, *, random_state: int | None = None, run=None) -> list[list]:
+        """For each composition (formulas or :class:`~sc_toolkit.chem.Compositions`), up to ``k``
+        pymatgen ``Structure`` objects, most plausible first. Every structure has exactly the requested
+        composition (reduced; partial occupancies where the amounts are not integers); a composition the
+        generator cannot place gets an empty list, never a structure of another formula."""
+
+
+@dataclass(frozen=True)
+class Relaxation:
+    """Outcome of relaxing one structure: the relaxed structure and its energy per atom (eV), or
+    ``rejected`` saying why there is none (atoms too close, not converged, disordered input, ...)."""
+
+    structure: Any = None
+    energy_per_atom: float = float("nan")
+    steps: int = 0
+    rejected: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when the relaxation gave a structure."""
+        return not self.rejected
+
+
+class Relaxer(Component):
+    """Relaxes crystal structures to a nearby energy minimum and reports their energies."""
+
+    kind = "relaxer"
+
+    @abstractmethod
+    def relax(self, structures, *, run=None) -> list[Relaxation]:
+        """One :class:`Relaxation` per structure, in order; a structure that cannot be relaxed gets a
+        ``rejected`` reason instead of raising."""
+
+
 @dataclass(frozen=True)
 class ComponentKind:
     """One kind of component: its base class, and from it the name recipes and the registry use,
@@ -274,6 +326,8 @@ COMPONENT_KINDS: tuple[ComponentKind, ...] = (
     ComponentKind(Generator),
     ComponentKind(Predictor),
     ComponentKind(Filter),
+    ComponentKind(StructureGenerator),
+    ComponentKind(Relaxer),
 )
 #: Kind names, e.g. ("encoder", "generator", "predictor", "filter").
 KINDS: tuple[str, ...] = tuple(k.name for k in COMPONENT_KINDS)

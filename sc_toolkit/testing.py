@@ -16,8 +16,19 @@ from pathlib import Path
 import numpy as np
 import pydantic
 
-from .chem import as_compositions
-from .components import NAME_PATTERN, Component, Encoder, Filter, Generator, Params, Predictor
+from .chem import SYMBOLS, as_compositions
+from .components import (
+    NAME_PATTERN,
+    Component,
+    Encoder,
+    Filter,
+    Generator,
+    Params,
+    Predictor,
+    Relaxation,
+    Relaxer,
+    StructureGenerator,
+)
 
 
 def check_component_class(cls: type[Component]) -> None:
@@ -128,3 +139,69 @@ def check_filter(filter_: Filter, table, reference=None) -> np.ndarray:
     assert mask.dtype == bool and mask.shape == (len(table),), "keep must return one bool per row"
     assert table.equals(before), "keep must not modify the table"
     return mask
+
+
+def _reduced_fractions(composition) -> dict[str, float]:
+    """Element -> atomic fraction of a pymatgen Composition (occupancies included)."""
+    total = composition.num_atoms
+    return {el.symbol: amount / total for el, amount in composition.items()}
+
+
+def check_structure_generator(
+    generator: StructureGenerator, structures, compositions, *, k: int = 3, atol: float = 1e-3
+) -> list[list]:
+    """fit returns self; generate gives one list per composition with at most ``k`` pymatgen
+    structures, each of exactly the requested composition (atomic fractions within ``atol``);
+    a seed fixes the output; save/load keeps it. Returns the generated structures."""
+    from pymatgen.core import Structure
+
+    check_component_class(type(generator))
+    assert generator.fit(structures) is generator, "fit must return self"
+    wanted = as_compositions(compositions)
+    out = generator.generate(compositions, k=k, random_state=5)
+    assert len(out) == len(wanted), "generate must give one list of structures per composition"
+    for formula, fractions, found in zip(wanted.formulas, wanted.fractions, out):
+        assert len(found) <= k, f"{formula}: {len(found)} structures for k={k}"
+        target = {s: f for s, f in zip(SYMBOLS, fractions) if f > 0}
+        for structure in found:
+            assert isinstance(structure, Structure), "structures must be pymatgen Structure objects"
+            got = _reduced_fractions(structure.composition)
+            assert set(got) == set(target) and all(abs(got[e] - target[e]) <= atol for e in target), (
+                f"{formula}: a generated structure has composition {structure.composition.formula}"
+            )
+    again = generator.generate(compositions, k=k, random_state=5)
+    assert _same_structures(out, again), "the same random_state must give the same structures"
+    assert _same_structures(out, _roundtrip(generator).generate(compositions, k=k, random_state=5)), (
+        "save/load changed the generated structures"
+    )
+    return out
+
+
+def _same_structures(a: list[list], b: list[list], tol: float = 1e-4) -> bool:
+    if [len(x) for x in a] != [len(x) for x in b]:
+        return False
+    for xs, ys in zip(a, b):
+        for x, y in zip(xs, ys):
+            if len(x) != len(y) or not np.allclose(x.lattice.matrix, y.lattice.matrix, atol=tol):
+                return False
+            if not np.allclose(x.frac_coords, y.frac_coords, atol=tol) or x.composition != y.composition:
+                return False
+    return True
+
+
+def check_relaxer(relaxer: Relaxer, structures) -> list[Relaxation]:
+    """relax gives one :class:`Relaxation` per structure, in order; an accepted one has a structure
+    of the same composition and a finite energy per atom, a rejected one a reason. Returns them."""
+    check_component_class(type(relaxer))
+    outcomes = relaxer.relax(structures)
+    assert len(outcomes) == len(structures), "relax must give one Relaxation per structure"
+    for before, outcome in zip(structures, outcomes):
+        assert isinstance(outcome, Relaxation), "relax must return Relaxation objects"
+        if outcome.ok:
+            assert outcome.structure.composition.reduced_formula == before.composition.reduced_formula, (
+                "relaxation changed the composition"
+            )
+            assert np.isfinite(outcome.energy_per_atom), "an accepted relaxation needs a finite energy"
+        else:
+            assert outcome.rejected.strip(), "a rejected relaxation needs a reason"
+    return outcomes

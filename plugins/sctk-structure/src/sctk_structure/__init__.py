@@ -1,0 +1,1 @@
+"""Crystal structures for candidate compositions: structure generators and relaxers for sc-toolkit."""

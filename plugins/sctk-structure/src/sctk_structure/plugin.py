@@ -1,0 +1,17 @@
+"""Entry point ``structure`` of the ``sc_toolkit`` group: structure generators and relaxers.
+
+Importing this module imports neither torch, pymatgen nor chgnet: the components import them when
+they run.
+"""
+
+from sc_toolkit import hookimpl
+
+
+@hookimpl
+def register_structure_generators(register):
+    """Register the structure generators of this plugin."""
+
+
+@hookimpl
+def register_relaxers(register):
+    """Register the relaxers of this plugin."""
