@@ -31,14 +31,18 @@ from .recipe import (
     QuickSection,
     RankSection,
     RunSection,
+    StructuresSection,
     apply_quick,
     overridden,
 )
 from .registry import ComponentEntry, Registry
 from .run.directory import GENERATOR, PREDICTORS, RunDir
 from .run.predict import IN_DOMAIN_COLUMN, expected_column, output_columns
+from .run.structures import moment_columns
 from .run.tables import read_user_csv
 
+#: Columns of the structures table that no predictor adds (see :mod:`sc_toolkit.run.structure_section`).
+STRUCTURE_COLUMNS = {"energy_per_atom", "volume_per_atom", "n_sites"}
 #: Columns every candidate row has before any prediction.
 CANDIDATE_COLUMNS = ("sample", "formula", "reduced_formula", "composition_key", "n_elements")
 
@@ -83,6 +87,34 @@ class PredictorPlan:
 
 
 @dataclass
+class StructuresPlan:
+    """``[structures]`` validated: the structure generator, the relaxer (None without one) and the
+    predictors (of the recipe's [[predictors]], each with a structure encoder) that score the structures."""
+
+    section: StructuresSection
+    generator: Step
+    relaxer: Step | None
+    predictors: list[str]
+
+    @property
+    def rank_by(self) -> str | None:
+        """The column ranking the structures: ``rank_by``, else the first predictor's prediction."""
+        return self.section.rank_by or (f"{self.predictors[0]}_pred" if self.predictors else None)
+
+    def describe(self) -> list[str]:
+        s = self.section
+        source = f"the formulas of {s.path}" if s.path else f"the top {s.top} accepted candidates"
+        lines = [f"structures {s.k} per composition for {source}: {self.generator.describe()} "
+                 f"fitted on {', '.join(s.datasets)}"]
+        if self.relaxer:
+            lines.append(f"relax     {self.relaxer.describe()} (rejected structures kept with their reason)")
+        if self.predictors:
+            order = "descending" if s.descending else "ascending"
+            lines.append(f"score     structures with {', '.join(self.predictors)}; rank by {self.rank_by} ({order})")
+        return lines
+
+
+@dataclass
 class Plan:
     """A validated recipe: what will run, in order, with every parameter resolved."""
 
@@ -101,6 +133,13 @@ class Plan:
     quick: QuickSection | None = None
     candidates: CandidatesSection | None = None
     evaluate: EvaluateSection | None = None
+    structures: StructuresPlan | None = None
+
+    @property
+    def candidate_predictors(self) -> list[PredictorPlan]:
+        """The predictors that score the candidates: all but those ``[structures]`` scores structures with."""
+        scoring = set(self.structures.predictors) if self.structures else set()
+        return [p for p in self.predictors if p.section.name not in scoring]
 
     @property
     def evaluation_samples(self) -> int:
@@ -137,6 +176,10 @@ class Plan:
             out["rank"] = _drop_none(self.rank.model_dump())
         if self.evaluate:
             out["evaluate"] = _drop_none(self.evaluate.model_dump())
+        if self.structures:
+            structures = self.structures
+            out["structures"] = _drop_none(structures.section.model_dump() | {"generator": _ref(structures.generator)}
+                                           | ({"relaxer": _ref(structures.relaxer)} if structures.relaxer else {}))
         return out
 
     def describe(self) -> list[str]:
@@ -179,19 +222,22 @@ class Plan:
                 f"fit       {p.step.describe()} on {p.encoder.describe()} -> {', '.join(p.outputs())} "
                 f"(target {target}; {p.section.holdout:.0%} of composition groups held out for metrics)"
             )
+        scoring = self.candidate_predictors
         for i, step in enumerate(self.filters):
-            if i == self.predict_before and self.predictors and self.screens:
-                lines.append("predict   candidates with " + ", ".join(p.section.name for p in self.predictors))
+            if i == self.predict_before and scoring and self.screens:
+                lines.append("predict   candidates with " + ", ".join(p.section.name for p in scoring))
             label = "" if step.label == step.entry.name else f"{step.label}: "
             lines.append(f"filter    {label}{step.describe()}")
-        if self.predict_before == len(self.filters) and self.predictors and self.screens:
-            lines.append("predict   candidates with " + ", ".join(p.section.name for p in self.predictors))
+        if self.predict_before == len(self.filters) and scoring and self.screens:
+            lines.append("predict   candidates with " + ", ".join(p.section.name for p in scoring))
         if self.rank:
             order = "descending" if self.rank.descending else "ascending"
             lines.append(f"rank      by {self.rank.by} ({order}), show top {self.rank.top}")
         if self.evaluate:
             lines.append(f"evaluate  {self.evaluation_samples} fresh samples: validity, uniqueness, novelty, "
                          "predicted superconductors, classes, recovery, Tc, embedding")
+        if self.structures:
+            lines += self.structures.describe()
         lines.append("report    report.html")
         return [f"{i + 1}. {line}" for i, line in enumerate(lines)]
 
@@ -289,18 +335,21 @@ def _build(raw: dict[str, Any], registry: Registry, *, quick: bool, source: str 
     inherited = {"seed": run.seed, "random_state": run.seed, "device": run.device} if run else {}
     data, data_filters, data_columns = _data_section(v, raw, inherited)
     generator, generator_step, generator_encoder, generator_filters = _generator_section(v, raw, inherited)
-    predictors = _predictor_sections(v, raw, inherited, generator)
+    predictors = _predictor_sections(v, raw, inherited, generator, _structure_scorers(raw))
     if data_columns is not None:
         _check_data_columns(v, f"the data file {data.path}", data_columns, data_filters, predictors)
     candidates = _candidates_section(v, raw)
     filters = _filter_sections(v, raw, inherited)
-    rank, predict_before = _rank_section(v, raw, filters, predictors, generator_step)
+    scorers = set(_structure_scorers(raw))
+    rank, predict_before = _rank_section(v, raw, filters, [p for p in predictors if p.section.name not in scorers],
+                                         generator_step)
     evaluate = _evaluate_section(v, raw, predictors)
     quick_section = _quick_section(v, raw)
+    structures = _structures_section(v, raw, inherited, predictors)
     if v.problems:
         raise RecipeError(v.problems, source=source)
     return Plan(raw, run, data, data_filters, generator, generator_step, generator_encoder, generator_filters,
-                predictors, filters, predict_before, rank, quick_section, candidates, evaluate)
+                predictors, filters, predict_before, rank, quick_section, candidates, evaluate, structures)
 
 
 def _check_section_names(v: _Validator, raw: dict[str, Any]) -> None:
@@ -368,14 +417,16 @@ def _generator_section(v: _Validator, raw: dict[str, Any], inherited: dict[str, 
 
 
 def _predictor_sections(v: _Validator, raw: dict[str, Any], inherited: dict[str, Any],
-                        generator: GeneratorSection | None) -> list[PredictorPlan]:
+                        generator: GeneratorSection | None, scorers: list[str]) -> list[PredictorPlan]:
     """Each ``[[predictors]]`` entry that validates, trained here or loaded ``from_run``; then the
-    links between them (``expected``, a single ``hull``)."""
+    links between them (``expected``, a single ``hull``). ``scorers``: the names ``[structures]``
+    scores structures with (they score no generated composition)."""
     predictors: list[PredictorPlan] = []
     for i, item in enumerate(_list_section(raw, "predictors", v)):
         section = v.section(item, "predictors", PredictorSection, f"predictors.{i}")
         if section:
-            predictor = _predictor(v, section, f"predictors.{i}", inherited, generator, predictors)
+            scores_compositions = generator if section.name not in scorers else None
+            predictor = _predictor(v, section, f"predictors.{i}", inherited, scores_compositions, predictors)
             if predictor:
                 predictors.append(predictor)
     _check_predictor_links(v, predictors)
@@ -402,7 +453,8 @@ def _predictor(v: _Validator, section: PredictorSection, where: str, inherited: 
                   "task is not 'classification'", 'set params.task = "classification"')
     if encoder and generator and encoder.entry.cls.consumes != "composition":
         v.problem(f"{where}.encoder.use", f"encoder '{encoder.entry.name}' reads structures, but generated "
-                  "candidates are compositions", "use a composition encoder, or screen [candidates] with structures")
+                  "candidates are compositions", "use a composition encoder, screen [candidates] with structures, "
+                  f"or score [structures] with it: predictors = [\"{section.name}\"]")
     if any(p.section.name == section.name for p in earlier):
         v.problem(f"{where}.name", f"two predictors are named '{section.name}'", "give each predictor its own name")
     if step:
@@ -470,6 +522,68 @@ def _evaluate_section(v: _Validator, raw: dict[str, Any], predictors: list[Predi
             v.problem(f"evaluate.{key}", f"no {task} predictor named '{wanted}'",
                       did_you_mean(wanted, [n for n, t in names.items() if t == task]))
     return evaluate
+
+
+def _structure_scorers(raw: dict[str, Any]) -> list[str]:
+    """The predictor names ``[structures] predictors`` lists (as written; validated by :func:`_structures_section`)."""
+    section = raw.get("structures")
+    names = section.get("predictors", []) if isinstance(section, dict) else []
+    return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
+
+
+def _structures_section(v: _Validator, raw: dict[str, Any], inherited: dict[str, Any],
+                        predictors: list[PredictorPlan]) -> StructuresPlan | None:
+    """``[structures]``: a registered structure generator fitted on registered structure datasets,
+    compositions to place (the ranked candidates of a [generator] or [candidates], or a CSV file), an
+    optional registered relaxer, and predictors of this recipe with a structure encoder."""
+    if "structures" not in raw:
+        return None
+    section = v.section(raw["structures"], "structures", StructuresSection, "structures")
+    if not section:
+        return None
+    generator = v.step(section.generator, "structure-generator", "structures.generator", inherited)
+    relaxer = v.step(section.relaxer, "relaxer", "structures.relaxer", inherited) if section.relaxer else None
+    for i, name in enumerate(section.datasets):
+        dataset = v.registry.datasets.get(name)
+        if dataset is None:
+            v.problem(f"structures.datasets.{i}", f"no dataset named '{name}'",
+                      did_you_mean(name, v.registry.datasets) or "see `sctk data list`")
+        elif dataset.kind != "structure":
+            structural = sorted(n for n, d in v.registry.datasets.items() if d.kind == "structure")
+            v.problem(f"structures.datasets.{i}", f"dataset '{name}' holds compositions, not crystal structures",
+                      "use a structure dataset: " + ", ".join(structural))
+    if section.path:
+        columns = _csv_columns(v, section.path, "structures.path")
+        if columns is not None and "formula" not in columns:
+            v.problem("structures.path", f"{section.path} has no 'formula' column",
+                      "columns found: " + ", ".join(sorted(columns)))
+    elif "generator" not in raw and "candidates" not in raw:
+        v.problem("structures", "structures are proposed for the ranked candidates, but the recipe has neither "
+                  "[generator] nor [candidates]", 'add one of them, or give path = "formulas.csv"')
+    by_name = {p.section.name: p for p in predictors}
+    for i, name in enumerate(section.predictors):
+        p = by_name.get(name)
+        if p is None:
+            v.problem(f"structures.predictors.{i}", f"no predictor named '{name}' in [[predictors]]",
+                      did_you_mean(name, by_name) or "add a [[predictors]] entry with a structure encoder")
+        elif p.encoder.entry.cls.consumes != "structure":
+            v.problem(f"structures.predictors.{i}", f"predictor '{name}' reads compositions "
+                      f"(encoder '{p.encoder.entry.name}'), not structures",
+                      'give a predictor with a structure encoder, e.g. encoder = { use = "crystal-graph" }')
+    if len(set(section.predictors)) < len(section.predictors):
+        v.problem("structures.predictors", "a predictor is named twice", "name each predictor once")
+    scorers = [by_name[n] for n in section.predictors if n in by_name]
+    outputs = {c for p in scorers for c in p.outputs() + moment_columns(p.section.name, p.step.entry.cls)}
+    outputs |= STRUCTURE_COLUMNS
+    if section.rank_by is not None and section.rank_by not in outputs:
+        v.problem("structures.rank_by", f"cannot rank structures by '{section.rank_by}': no step provides that column",
+                  did_you_mean(section.rank_by, outputs))
+    elif section.rank_by is None and not section.predictors:
+        v.problem("structures.rank_by", "nothing to rank the structures by: no predictor scores them",
+                  'give predictors = ["..."] or rank_by = "energy_per_atom" with descending = false')
+    if generator is None or (section.relaxer and relaxer is None):
+        return None
+    return StructuresPlan(section, generator, relaxer, list(section.predictors))
 
 
 def _quick_section(v: _Validator, raw: dict[str, Any]) -> QuickSection | None:

@@ -10,6 +10,7 @@ A recipe has these tables (all but ``[run]`` and ``[data]`` optional)::
     [[filters]]    use, params, name             (applied to the candidates, in order)
     [rank]         by, descending, top
     [evaluate]     n_samples, classifier, regressor, embedding   (the generator papers' metrics)
+    [structures]   generator, datasets, k, top or path, relaxer, predictors, rank_by   (crystal structures)
     [quick]        rows, n_samples, set = {"dotted.key" = value}   (what --quick changes)
 
 This module only parses and edits recipe text; :mod:`sc_toolkit.plan` validates a recipe against
@@ -155,6 +156,24 @@ class RankSection(_Strict):
                                        "within this L1 distance of a better-ranked kept one")
 
 
+class StructuresSection(_Strict):
+    generator: ComponentRef = Field(description="structure generator proposing crystal structures for a composition, "
+                                    "e.g. { use = \"prototype\" } (`sctk list-plugins`)")
+    datasets: list[str] = Field(min_length=1, description="registered structure datasets the generator is fitted "
+                                "on, e.g. [\"supercon3d\", \"3dsc\"] (--quick: a sample of [quick] rows of each)")
+    k: int = Field(5, gt=0, description="structures proposed per composition")
+    top: int = Field(10, gt=0, description="accepted composition candidates, best-ranked first, that get structures")
+    path: str | None = Field(None, description="a CSV file with a 'formula' column whose formulas get structures, "
+                             "instead of the ranked candidates")
+    relaxer: ComponentRef | None = Field(None, description="relaxer of every proposed structure, e.g. "
+                                         "{ use = \"chgnet\" }; a rejected relaxation keeps its reason")
+    predictors: list[str] = Field(default_factory=list, description="names of [[predictors]] with a structure "
+                                  "encoder that score the (relaxed) structures instead of the candidates")
+    rank_by: str | None = Field(None, description="column ranking the structures (default: the first predictor's "
+                                "'<name>_pred')")
+    descending: bool = Field(True, description="rank the largest value first")
+
+
 class QuickSection(_Strict):
     rows: int = Field(1500, gt=0, description="training rows kept by --quick (seeded sample)")
     n_samples: int = Field(2000, gt=0, description="samples drawn by --quick")
@@ -170,6 +189,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "filters": FilterStep,
     "rank": RankSection,
     "evaluate": EvaluateSection,
+    "structures": StructuresSection,
     "quick": QuickSection,
 }
 REQUIRED_SECTIONS = ("run", "data")
