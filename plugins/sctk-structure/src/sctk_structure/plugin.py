@@ -10,6 +10,9 @@ from sc_toolkit import hookimpl
 @hookimpl
 def register_structure_generators(register):
     """Register the structure generators of this plugin."""
+    from .diffcsp.model import DiffCSP
+
+    register(DiffCSP)
 
 
 @hookimpl
