@@ -12,8 +12,8 @@ A component receives ``run=None`` when used from Python, or the runner's
 from __future__ import annotations
 
 import sys
-
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
@@ -47,6 +47,51 @@ def progress(run: RunLike | None, description: str, total: int | None = None) ->
     else:
         with run.progress(description, total) as task:
             yield task
+
+
+class ProgressLines:
+    """Progress written as text lines, for a log or an output that is not a terminal.
+
+    :meth:`advance` calls ``write`` at most once per ``every`` seconds, and always when the task
+    reaches its total: ``"training wgan-gp 12/60  loss_critic=-1.2  loss_generator=0.3  elapsed 14 s,
+    about 56 s left"`` (no estimate without a total). ``clock`` gives seconds (monotonic)."""
+
+    def __init__(self, write: Callable[[str], None], description: str, total: int | None, *,
+                 every: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.write, self.description, self.total, self.every, self.clock = write, description, total, every, clock
+        self.done = 0
+        self.start = clock()
+        self.last_written = self.start
+
+    def advance(self, n: int = 1, **values: float) -> None:
+        self.done += n
+        now = self.clock()
+        finished = self.total is not None and self.done >= self.total
+        if not finished and now - self.last_written < self.every:
+            return
+        self.last_written = now
+        self.write(self.line(now, values))
+
+    def line(self, now: float, values: dict[str, float]) -> str:
+        count = f"{self.done}/{self.total}" if self.total is not None else f"{self.done}"
+        shown = "".join(f"  {k}={v:.4g}" for k, v in values.items())
+        elapsed = now - self.start
+        timing = f"elapsed {_duration(elapsed)}"
+        if self.total is not None and 0 < self.done < self.total:
+            timing += f", about {_duration(elapsed / self.done * (self.total - self.done))} left"
+        return f"{self.description} {count}{shown}  {timing}"
+
+
+def _duration(seconds: float) -> str:
+    """``"42 s"``, ``"3 min 05 s"`` or ``"1 h 02 min"``."""
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
 
 
 def log(run: RunLike | None, message: str) -> None:

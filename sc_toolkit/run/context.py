@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from .. import __version__
+from ..runtime import ProgressLines
 from .directory import LOG, MANIFEST, RunDir
 
 
@@ -40,13 +41,22 @@ def git_commit(path: Path) -> str | None:
         return None
 
 
+#: Seconds between two progress lines in run.log.
+PROGRESS_LOG_SECONDS = 5.0
+
+
 class _Task:
-    def __init__(self, run: RunContext, progress: Progress, task_id, description: str):
+    """A progress bar on the console and, at most every PROGRESS_LOG_SECONDS, a line in run.log
+    (what a run whose output is not a terminal shows of its progress)."""
+
+    def __init__(self, run: RunContext, progress: Progress, task_id, description: str, total: int | None):
         self.run, self.progress, self.task_id, self.description = run, progress, task_id, description
+        self.lines = ProgressLines(run.log, description, total, every=PROGRESS_LOG_SECONDS)
 
     def advance(self, n: int = 1, **values: float) -> None:
         shown = "  ".join(f"{k}={v:.4g}" for k, v in values.items())
         self.progress.update(self.task_id, advance=n, info=shown)
+        self.lines.advance(n, **values)
         if values:
             self.run.history.setdefault(self.description, []).append({k: float(v) for k, v in values.items()})
 
@@ -92,7 +102,7 @@ class RunContext:
                    TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[info]}")]
         with Progress(*columns, console=self.console, transient=False) as progress:
             task_id = progress.add_task(description, total=total, info="")
-            yield _Task(self, progress, task_id, description)
+            yield _Task(self, progress, task_id, description, total)
 
     @contextmanager
     def step(self, name: str) -> Iterator[dict[str, Any]]:
