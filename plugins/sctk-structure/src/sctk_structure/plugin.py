@@ -11,10 +11,15 @@ from sc_toolkit import hookimpl
 def register_structure_generators(register):
     """Register the structure generators of this plugin."""
     from .diffcsp.model import DiffCSP
+    from .prototype import Prototype
 
     register(DiffCSP)
+    register(Prototype)
 
 
 @hookimpl
 def register_relaxers(register):
     """Register the relaxers of this plugin."""
+    from .relax import CHGNetRelaxer
+
+    register(CHGNetRelaxer)
