@@ -153,7 +153,7 @@ class Plan:
 
     def resolved_recipe(self) -> dict[str, Any]:
         """The recipe with every component's parameters filled in: re-runnable as it stands."""
-        out: dict[str, Any] = {"run": self.run.model_dump()}
+        out: dict[str, Any] = {"run": _drop_none(self.run.model_dump())}
         out["data"] = _drop_none(self.data.model_dump() | {"filters": [_ref(s) for s in self.data_filters]})
         if self.generator:
             out["generator"] = _drop_none(
@@ -209,11 +209,13 @@ class Plan:
                 lines.append(f"load      predictor '{p.section.name}' ({p.step.entry.name} on {p.encoder.entry.name}) "
                              f"from {p.section.from_run} -> {', '.join(p.outputs())}")
                 continue
-            target = f"{p.section.target} > {p.section.threshold}" if p.section.threshold is not None else p.section.target
+            target = f"{p.section.target} > {p.section.threshold}" if p.section.threshold is not None else str(p.section.target)
             if p.section.dataset:
                 target += f"; trained on dataset '{p.section.dataset}'"
             if p.filters:
                 target += "; trained on rows passing " + ", ".join(f.describe() for f in p.filters)
+            if p.section.rows:
+                target += f"; a seeded sample of at most {p.section.rows} rows"
             if p.section.negatives:
                 target += f"; negatives from '{p.section.negatives}'"
             if p.section.hull:

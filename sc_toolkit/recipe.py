@@ -114,6 +114,8 @@ class PredictorSection(_Strict):
                                  "(default: the target; needed when the target has several columns)")
     threshold: float | None = Field(None, description="classify target > threshold (classification)")
     holdout: float = Field(0.2, ge=0.0, lt=1.0, description="share of composition groups held out")
+    rows: int | None = Field(None, gt=0, description="train on a seeded sample of at most this many rows "
+                             "(after the filters; keeps structure networks within a CPU budget)")
     dataset: str | None = Field(None, description="registered dataset to train on instead of [data] "
                                 "(e.g. 'mp-e-form' for a formation-energy model)")
     negatives: str | None = Field(None, description="registered dataset of known non-superconductors appended "
@@ -160,7 +162,7 @@ class StructuresSection(_Strict):
     generator: ComponentRef = Field(description="structure generator proposing crystal structures for a composition, "
                                     "e.g. { use = \"prototype\" } (`sctk list-plugins`)")
     datasets: list[str] = Field(min_length=1, description="registered structure datasets the generator is fitted "
-                                "on, e.g. [\"supercon3d\", \"3dsc\"] (--quick: a sample of [quick] rows of each)")
+                                "on, e.g. [\"supercon3d\", \"3dsc\"] (read whole, also by --quick)")
     k: int = Field(5, gt=0, description="structures proposed per composition")
     top: int = Field(10, gt=0, description="accepted composition candidates, best-ranked first, that get structures")
     path: str | None = Field(None, description="a CSV file with a 'formula' column whose formulas get structures, "

@@ -18,6 +18,9 @@ Layout of a run directory (never overwritten; ``sctk resume`` continues one in p
     history.json         per-epoch generator losses
     candidates.parquet   every candidate with `rejected_by` (also .csv)
     accepted.csv         accepted candidates, ranked
+    structures/          one CIF per proposed structure, <structure_id>.cif (partial occupancies kept)
+    structures.csv       every proposed structure: source, relaxation (or why rejected), scores
+    ranked_structures.csv   the relaxed, scored structures, ranked
     report.html          self-contained report with plots
 
 Every write is atomic (a temporary file in the same folder, then a rename), so a run stopped at any
@@ -60,6 +63,9 @@ HISTORY = "history.json"
 CANDIDATES = "candidates.parquet"
 CANDIDATES_CSV = "candidates.csv"
 ACCEPTED = "accepted.csv"
+STRUCTURES_DIR = "structures"
+STRUCTURES = "structures.csv"
+RANKED_STRUCTURES = "ranked_structures.csv"
 REPORT = "report.html"
 #: Beside a saved predictor: its settings (min_value, expected), conformal calibration, domain, hull.
 EXTRAS_FILE = "extras.json"
@@ -74,6 +80,7 @@ COMPONENT_FILE = "component.json"
 MODELS = "models"
 PREDICTORS = f"{MODELS}/predictors"
 GENERATOR = f"{MODELS}/generator"
+STRUCTURE_GENERATOR = f"{MODELS}/structure_generator"
 CHECKPOINTS = "checkpoints"
 
 

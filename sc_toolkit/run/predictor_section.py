@@ -71,6 +71,9 @@ def predictor_table(p: PredictorPlan, training: pd.DataFrame, datasets: Datasets
             raise UserError(f"training data has no column '{column}'", where=f"predictors.{name}",
                             hint="columns available: " + ", ".join(table.columns))
     table = select(table.dropna(subset=targets), p.filters, run=run)
+    if p.section.rows is not None and len(table) > p.section.rows:
+        run.log(f"predictor {name}: a seeded sample of {p.section.rows} of its {len(table)} rows (rows)")
+        table = table.sample(p.section.rows, random_state=run.seed)
     table = table.assign(source=p.section.dataset or "data")
     if p.section.negatives:
         negatives = datasets.rows(p.section.negatives)

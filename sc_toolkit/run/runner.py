@@ -1,8 +1,8 @@
 """Execute a :class:`~sc_toolkit.plan.Plan`: :class:`Runner` runs one method per recipe section
-(data, predictors, generator, screening, evaluate, report) and keeps what they computed in memory.
+(data, predictors, generator, screening, evaluate, structures, report) and keeps what they computed in memory.
 
 The work of each section is in the module beside it: :mod:`.data_section`, :mod:`.predictor_section`,
-:mod:`.generator_section`, :mod:`.screening`; the generator papers' metrics in :mod:`.evaluate`.
+:mod:`.generator_section`, :mod:`.screening`, :mod:`.structure_section`; the generator papers' metrics in :mod:`.evaluate`.
 Data flows in memory from one section to the next: the fitted predictors, their hold-out rates, the
 generator's training rows and the reference datasets reach the screening and the evaluation as
 objects. The run directory (:class:`RunDir`) is the record: every step is timed and counted in the
@@ -32,6 +32,7 @@ from .predict import SavedPredictor
 from .predictor_section import fitted_predictor
 from .report import write_report
 from .screening import load_candidates, rank, screen
+from .structure_section import run_structures
 
 
 @dataclass
@@ -42,6 +43,7 @@ class RunResult:
     candidates: pd.DataFrame | None
     accepted: pd.DataFrame | None
     metrics: dict[str, Any]
+    structures: pd.DataFrame | None = None
 
 
 def start_run(plan: Plan, recipe_text: str, invocation: dict[str, Any] | None = None) -> RunDir:
@@ -96,12 +98,13 @@ class Runner:
             accepted = self.screening(candidates, training)
         if self.plan.evaluate and generated is not None:
             self.step("evaluate", lambda: self.evaluate(generated))
+        structures = self.structures(accepted) if self.plan.structures else None
         self.run.manifest["device"] = {"requested": self.plan.run.device, "used": device_used()}
         self.run.manifest["finished"] = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
         self.run_dir.write_json(METRICS, self.metrics)
         self.run.write_manifest()
         self.step("report", lambda: write_report(self.run_dir))
-        return RunResult(self.run_dir, candidates, accepted, self.metrics)
+        return RunResult(self.run_dir, candidates, accepted, self.metrics, structures)
 
     def step(self, name: str, action):
         """Run ``action`` as the step ``name``: timed, counted, and an unexpected error becomes a
@@ -157,9 +160,18 @@ class Runner:
         """Filter and predict the candidates in place, then rank the accepted ones; both tables are
         written to the run."""
         counts = self.metrics["generation" if self.plan.generator_step else "screening"]
-        predictors = [self.fitted[p.section.name] for p in self.plan.predictors]
+        predictors = [self.fitted[p.section.name] for p in self.plan.candidate_predictors]
         self.step("filter and predict", lambda: screen(candidates, training, self.plan, predictors, self.run, counts))
         return self.step("rank", lambda: rank(candidates, self.plan, self.run_dir, counts))
+
+    # -- [structures] -----------------------------------------------------------------------------
+
+    def structures(self, accepted: pd.DataFrame | None) -> pd.DataFrame:
+        """Structures for the best accepted candidates (or the section's formulas): proposed, relaxed,
+        scored, written to the run as CIFs and tables; the ranked ones are returned."""
+        work = partial(run_structures, self.plan, accepted, self.datasets, self.registry, self.fitted, self.run,
+                       self.metrics)
+        return self.step("structures", work)
 
     # -- [evaluate] -------------------------------------------------------------------------------
 
@@ -169,8 +181,8 @@ class Runner:
         recipe_entries = {p.section.name: {"target": p.section.target, "threshold": p.section.threshold}
                           for p in self.plan.predictors}
         reports = self.metrics.get("predictors", {})
-        predictors = [scoring_predictor(saved, recipe_entries[name], (reports.get(name) or {}).get("rates"))
-                      for name, saved in self.fitted.items()]
+        predictors = [scoring_predictor(self.fitted[name], recipe_entries[name], (reports.get(name) or {}).get("rates"))
+                      for name in (p.section.name for p in self.plan.candidate_predictors)]
         inputs = EvaluationInputs(
             generator=generated.generator, encoder=generated.encoder, training=generated.training,
             holdout=generated.holdout, supercon=supercon_of(self.registry), predictors=predictors,
@@ -187,7 +199,10 @@ def _all_steps(plan: Plan) -> list[Step]:
         steps += [plan.generator_encoder, plan.generator_step]
     for p in plan.predictors:
         steps += [p.encoder, p.step]
-    return steps + list(plan.filters)
+    steps += list(plan.filters)
+    if plan.structures:
+        steps += [plan.structures.generator] + ([plan.structures.relaxer] if plan.structures.relaxer else [])
+    return steps
 
 
 def _component_record(step: Step) -> dict[str, Any]:
