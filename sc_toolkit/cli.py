@@ -161,7 +161,8 @@ def predict(
     output: Annotated[Path | None, typer.Option("--output", help="write the predictions to this CSV")] = None,
     predictor: Annotated[list[str] | None, typer.Option("--predictor", help="only these saved predictors")] = None,
 ) -> None:
-    """Predict Tc, its std and class probabilities with the predictors saved in a run."""
+    """Predict Tc, its std and class probabilities with the predictors saved in a run (alpha2F
+    predictors also give lambda and omega_log, each with its ensemble std)."""
     from .run.api import open_run
     from .run.predict import read_inputs
 
@@ -183,8 +184,74 @@ def predict(
         shown.to_csv(output, index=False)
         err.print(f"{int((table['error'] == '').sum())} of {len(table)} rows predicted -> {escape(str(output))}")
         return
+    shown = _moments_with_spread(shown)
     out.print(_results_table(shown, [c for c in shown.columns if c not in _detail_columns(shown)], None))
     _domain_note(shown)
+
+
+def _moments_with_spread(table: pd.DataFrame) -> pd.DataFrame:
+    """The spectral moments of alpha2F predictors (``<name>_lambda``, ``<name>_omega_log`` in K) as
+    one 'value ± ensemble std' column each, for the terminal."""
+    import pandas as pd
+
+    from .run.predict import MOMENT_COLUMNS
+
+    table = table.copy()
+    for column in [c for c in table.columns if c.endswith(tuple(f"_{m}" for m in MOMENT_COLUMNS))]:
+        spread = f"{column}_std"
+        if spread not in table.columns:
+            continue
+        merged = [f"{v:.2f} ± {s:.2f}" if pd.notna(v) else "" for v, s in zip(table[column], table[spread])]
+        table.insert(table.columns.get_loc(column), f"{column} ± std", merged)
+        table = table.drop(columns=[column, spread])
+    return table
+
+
+@app.command()
+def screen(
+    run_dir: Path,
+    input_file: Annotated[Path | None, typer.Option("--input", help="CSV or Parquet file with a 'formula' column, any size")] = None,
+    elements: Annotated[str | None, typer.Option("--elements", help="screen every composition of these elements "
+                                                 "(comma-separated) instead of --input")] = None,
+    max_amount: Annotated[int, typer.Option("--max-amount", help="largest integer amount of an element (--elements)")] = 6,
+    min_elements: Annotated[int, typer.Option("--min-elements", help="fewest elements per composition (--elements)")] = 1,
+    max_elements: Annotated[int | None, typer.Option("--max-elements", help="most elements per composition (--elements)")] = None,
+    executor: Annotated[str | None, typer.Option("--executor", help="'local' or 'ray' (default: the run's recipe)")] = None,
+    batch_size: Annotated[int | None, typer.Option("--batch-size", help="candidates per batch (default: the run's recipe)")] = None,
+) -> None:
+    """Screen candidates with a finished run's filters, predictors and ranking, streaming: a file of
+    formulas or an enumerated composition space, of any size. Writes RUN_DIR/screens/<name>-<time>/."""
+    from .run.api import open_run
+    from .run.directory import RunDir
+    from .run.screening import file_candidates, screen_with_run, space_candidates
+    from .run.space import check_space, space_formulas, space_size
+
+    if (input_file is None) == (elements is None):
+        raise UserError("give either --input FILE or --elements", hint="e.g. --input candidates.csv, or --elements Y,Ba,Cu,O")
+    if executor not in (None, "local", "ray"):
+        raise UserError(f"--executor {executor}: unknown executor", hint="use 'local' or 'ray'")
+    opened = open_run(run_dir, registry=_registry())
+    size = batch_size or opened.recipe.get("run", {}).get("batch_size", 50_000)
+    if input_file is not None:
+        candidates, name = file_candidates(input_file, size), input_file.stem
+    else:
+        symbols = [e.strip() for e in elements.split(",") if e.strip()]
+        top = check_space(symbols, max_amount, min_elements, max_elements)
+        err.print(f"composition space: at most {space_size(len(symbols), max_amount, min_elements, top):,} "
+                  f"compositions of {', '.join(symbols)}")
+        candidates = space_candidates(space_formulas(symbols, max_amount, min_elements, top), size)
+        name = "space-" + "".join(symbols)
+    output = RunDir.create(opened.path / "screens", name)
+    result = screen_with_run(opened.run_dir, candidates, opened.registry, output, executor=executor, batch_size=size)
+    counts = result.counts
+    line = f"screened {counts['candidates']:,}"
+    for label, c in counts["filters"].items():
+        line += f" -> {label} {c['kept']:,}"
+    out.print(escape(line + f" -> accepted {counts['accepted']:,}"))
+    if len(result.accepted):
+        plan_rank = opened.recipe.get("rank", {})
+        out.print(_candidates_table(result.accepted, plan_rank.get("top", 10)))
+    out.print(f"screened into: [bold]{escape(str(output.path))}[/bold]")
 
 
 def _percent(value: float) -> str:

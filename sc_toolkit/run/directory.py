@@ -16,7 +16,8 @@ Layout of a run directory (never overwritten; ``sctk resume`` continues one in p
     generator_training.parquet   the rows the generator learned from
     generator_holdout.parquet    rows kept out of its training ([generator] holdout) for recovery
     history.json         per-epoch generator losses
-    candidates.parquet   every candidate with `rejected_by` (also .csv)
+    candidates.parquet   every candidate with `rejected_by` (also .csv): a folder of Parquet shards, one
+                         per screened batch, that pandas.read_parquet reads as one table
     accepted.csv         accepted candidates, ranked
     structures/          one CIF per proposed structure, <structure_id>.cif (partial occupancies kept)
     structures.csv       every proposed structure: source, relaxation (or why rejected), scores

@@ -1,5 +1,6 @@
 """The ``[generator]`` section of a run: the generator trained (or loaded back from a previous
-attempt of this run, or continued from ``init_from``), then sampled.
+attempt of this run, or continued from ``init_from``); it is sampled batch by batch by the screening
+(:mod:`.screening`).
 
 The generator learns from the training rows that pass its filters, less the composition groups
 held out to measure recovery; both tables are written to the run, and the fitted encoder and
@@ -9,8 +10,6 @@ generator are saved whole as soon as they are trained.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
 import pandas as pd
 
 from ..chem import Compositions
@@ -21,7 +20,7 @@ from ..plan import Plan
 from ..registry import Registry
 from .context import RunContext
 from .directory import GENERATOR, GENERATOR_HOLDOUT, GENERATOR_TRAINING, HISTORY, RunDir
-from .tables import samples_table, select
+from .tables import select
 
 
 @dataclass
@@ -80,12 +79,3 @@ def trained_generator(plan: Plan, training: pd.DataFrame, registry: Registry, ru
         run_dir.write_json(HISTORY, {"generator": generator.history_})
     return TrainedGenerator(generator, encoder, training, holdout)
 
-
-def sample_candidates(plan: Plan, trained: TrainedGenerator, run: RunContext, metrics: dict[str, Any]) -> pd.DataFrame:
-    """The candidate table of the plan's samples (the --quick number under --quick), decoded into
-    formulas; the counts go to ``metrics["generation"]``."""
-    n = plan.quick.n_samples if plan.quick else plan.generator.n_samples
-    X = trained.generator.sample(n, condition=plan.generator.condition, random_state=plan.run.seed, run=run)
-    table = samples_table(trained.encoder.decode(X))
-    metrics["generation"] = {"n_samples": n, "decoded": int((table["rejected_by"] == "").sum())}
-    return table

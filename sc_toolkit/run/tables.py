@@ -3,6 +3,7 @@ decoded samples, the ranked accepted candidates. Pure functions of tables and co
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,33 +54,85 @@ def read_user_csv(path: Path, *, where: str, **options: Any) -> pd.DataFrame:
     check_text_file(path, where=where)
     try:
         return pd.read_csv(path, encoding="utf-8-sig", **options)
-    except UnicodeDecodeError as error:
-        raise DataError(f"{path} is not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset {error.start})",
-                        where=where, hint=f"save it as UTF-8; {_CSV_HINT}") from None
     except pd.errors.EmptyDataError:
         raise DataError(f"{path} has no header row", where=where, hint=_CSV_HINT) from None
-    except pd.errors.ParserError as error:
-        detail = str(error).strip().splitlines()[-1] if str(error).strip() else "unreadable"
-        raise DataError(f"{path} is not valid CSV: {detail}", where=where,
-                        hint="check the quotes and that every line has as many fields as the header") from None
+    except (UnicodeDecodeError, pd.errors.ParserError) as error:
+        raise _csv_problem(path, error, where) from None
 
 
-def read_formula_csv(path: Path, *, where: str = "data.path") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A user CSV with a 'formula' column: rows whose formula parses, plus the rejected rows
-    (row, value, reason). DataError naming the file for an unreadable file (see :func:`read_user_csv`)."""
-    frame = read_user_csv(path, where=where)
-    if "formula" not in frame.columns:
-        raise DataError(f"{path} has no 'formula' column", where=where,
-                        hint="columns found: " + ", ".join(map(str, frame.columns)))
+def _csv_problem(path: Path, error: Exception, where: str) -> DataError:
+    """The DataError for a file that is not UTF-8 text or not CSV."""
+    if isinstance(error, UnicodeDecodeError):
+        return DataError(f"{path} is not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset {error.start})",
+                         where=where, hint=f"save it as UTF-8; {_CSV_HINT}")
+    detail = str(error).strip().splitlines()[-1] if str(error).strip() else "unreadable"
+    return DataError(f"{path} is not valid CSV: {detail}", where=where,
+                     hint="check the quotes and that every line has as many fields as the header")
+
+
+def formula_rows(frame: pd.DataFrame, path: Path, *, where: str, first_row: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows of ``frame`` (read from ``path``) whose 'formula' parses, with their reduced formula and
+    composition key, plus the rejected rows (row counted from ``first_row``, value, reason)."""
+    _require_formula(frame.columns, path, where)
     compositions, rejected = Compositions.parse(frame["formula"].astype(str))
     bad = np.zeros(len(frame), dtype=bool)
     bad[[r.row for r in rejected]] = True
     table = frame[~bad].reset_index(drop=True)
     table["reduced_formula"] = [reduced_formula(d) for d in compositions.as_dicts()]
     table["composition_key"] = compositions.keys()
-    rejected_frame = pd.DataFrame({"row": [r.row for r in rejected], "value": [r.formula for r in rejected],
-                                   "reason": [r.reason for r in rejected]})
+    rejected_frame = pd.DataFrame({"row": [first_row + r.row for r in rejected],
+                                   "value": [r.formula for r in rejected], "reason": [r.reason for r in rejected]})
     return table, rejected_frame
+
+
+def read_formula_csv(path: Path, *, where: str = "data.path") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A user CSV with a 'formula' column: rows whose formula parses, plus the rejected rows
+    (row, value, reason). DataError naming the file for an unreadable file (see :func:`read_user_csv`)."""
+    return formula_rows(read_user_csv(path, where=where), path, where=where)
+
+
+def formula_chunks(path: Path, chunk_size: int, *, where: str) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
+    """A CSV or Parquet file of formulas (by its suffix), ``chunk_size`` rows at a time, as
+    :func:`formula_rows` reads them; a file of any size costs the memory of one chunk. DataError
+    naming the file, raised here, for a file :func:`check_text_file` refuses, an unreadable Parquet
+    file or a missing 'formula' column; a problem further down the file is raised when it is read."""
+    if path.suffix.lower() == ".parquet":
+        import pyarrow.parquet as pq
+
+        if not path.is_file():
+            raise DataError(f"file not found: {path}", where=where, hint="check the path")
+        try:
+            file = pq.ParquetFile(path)
+        except (OSError, ValueError) as error:
+            raise DataError(f"{path} is not a readable Parquet file: {error}", where=where,
+                            hint="give a Parquet or CSV file with a 'formula' column") from None
+        _require_formula(file.schema_arrow.names, path, where)
+        frames = (batch.to_pandas() for batch in file.iter_batches(batch_size=chunk_size))
+    else:
+        _require_formula(read_user_csv(path, where=where, nrows=0).columns, path, where)
+        frames = _csv_chunks(path, chunk_size, where)
+    return _parsed(frames, path, where)
+
+
+def _csv_chunks(path: Path, chunk_size: int, where: str) -> Iterator[pd.DataFrame]:
+    try:
+        with pd.read_csv(path, encoding="utf-8-sig", chunksize=chunk_size) as reader:
+            yield from reader
+    except (UnicodeDecodeError, pd.errors.ParserError) as error:
+        raise _csv_problem(path, error, where) from None
+
+
+def _parsed(frames: Iterator[pd.DataFrame], path: Path, where: str) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
+    first_row = 0
+    for frame in frames:
+        yield formula_rows(frame, path, where=where, first_row=first_row)
+        first_row += len(frame)
+
+
+def _require_formula(columns, path: Path, where: str) -> None:
+    if "formula" not in columns:
+        raise DataError(f"{path} has no 'formula' column", where=where,
+                        hint="columns found: " + ", ".join(map(str, columns)))
 
 
 def select(table: pd.DataFrame, filters: list[Step], *, run: RunLike | None = None,
@@ -131,7 +184,7 @@ def ranked(candidates: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     if plan.rank:
         accepted = accepted.sort_values(plan.rank.by, ascending=not plan.rank.descending,
                                         kind="mergesort", na_position="last")
-        skipped = _crowded(accepted, plan.rank.max_per_element_set, plan.rank.min_distance)
+        skipped = crowded(accepted, plan.rank.max_per_element_set, plan.rank.min_distance)
         for reason in np.unique(skipped[skipped != ""]):
             candidates.loc[accepted.index[skipped == reason], "rejected_by"] = reason
         accepted = accepted[skipped == ""]
@@ -140,24 +193,43 @@ def ranked(candidates: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     return accepted
 
 
-def _crowded(ordered: pd.DataFrame, per_element_set: int | None, min_distance: float | None) -> np.ndarray:
-    """For rows in rank order: '' for a row kept, else the rank rule that skips it."""
+def crowded(ordered: pd.DataFrame, per_element_set: int | None, min_distance: float | None,
+            limit: int | None = None) -> np.ndarray:
+    """For rows in rank order: '' for a row kept, else the rank rule that skips it. With ``limit``,
+    the walk stops once that many rows are kept: every later row is 'rank: below the top <limit>'.
+    Formulas are parsed a chunk at a time, so a long table costs the memory of the kept rows."""
     reasons = np.full(len(ordered), "", dtype=object)
-    if not len(ordered) or (per_element_set is None and min_distance is None):
+    if not len(ordered) or (per_element_set is None and min_distance is None and limit is None):
         return reasons
-    fractions = Compositions.from_formulas(ordered["formula"].astype(str).tolist()).fractions
-    element_sets = [tuple(np.flatnonzero(row)) for row in fractions > 0]
+    formulas = ordered["formula"].astype(str).tolist()
     per_set: dict[tuple, int] = {}
-    kept: list[int] = []
-    for i, elements in enumerate(element_sets):
-        if per_element_set is not None and per_set.get(elements, 0) >= per_element_set:
-            reasons[i] = f"rank: more than {per_element_set} per element set"
-            continue
-        if min_distance is not None and kept:
-            nearest = np.abs(fractions[kept] - fractions[i]).sum(axis=1).min()
-            if nearest < min_distance:
-                reasons[i] = f"rank: within {min_distance:g} of a better candidate"
+    kept = np.empty((0, 0))
+    n_kept = 0
+    for start in range(0, len(formulas), _CHUNK):
+        fractions = Compositions.from_formulas(formulas[start:start + _CHUNK]).fractions
+        if not n_kept:
+            kept = np.empty((min(len(formulas), _CHUNK), fractions.shape[1]))
+        for j, row in enumerate(fractions):
+            i = start + j
+            if limit is not None and n_kept >= limit:
+                reasons[i:] = f"rank: below the top {limit}"
+                return reasons
+            elements = tuple(np.flatnonzero(row > 0))
+            if per_element_set is not None and per_set.get(elements, 0) >= per_element_set:
+                reasons[i] = f"rank: more than {per_element_set} per element set"
                 continue
-        kept.append(i)
-        per_set[elements] = per_set.get(elements, 0) + 1
+            if min_distance is not None and n_kept:
+                nearest = np.abs(kept[:n_kept] - row).sum(axis=1).min()
+                if nearest < min_distance:
+                    reasons[i] = f"rank: within {min_distance:g} of a better candidate"
+                    continue
+            if n_kept == len(kept):
+                kept = np.concatenate([kept, np.empty_like(kept)])
+            kept[n_kept] = row
+            n_kept += 1
+            per_set[elements] = per_set.get(elements, 0) + 1
     return reasons
+
+
+#: Formulas parsed at a time by :func:`crowded`.
+_CHUNK = 8192

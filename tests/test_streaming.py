@@ -1,0 +1,116 @@
+"""Streaming screening: any batch size gives the candidate table, the counts per filter and the
+ranking of one pass over all the candidates (today's in-memory screening); a space larger than the
+memory it is screened in."""
+
+import tracemalloc
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from pandas.testing import assert_frame_equal
+from sctk_composition.filters import Novel, Threshold, Unique
+
+from sc_toolkit.recipe import RankSection
+from sc_toolkit.run.executors import LocalExecutor
+from sc_toolkit.run.predict import Extras
+from sc_toolkit.run.screening import space_candidates
+from sc_toolkit.run.space import space_formulas
+from sc_toolkit.run.streaming import BatchScreen, FilterStage, TableBatch, stream
+from sc_toolkit.run.tables import formula_rows, ranked
+
+
+class Score:
+    """A stand-in predictor: a deterministic score per composition, with many ties."""
+
+    name = "score"
+    extras = Extras()
+
+    def predict_into(self, table, rows):
+        keys = table["composition_key"].astype(str)
+        table["score_pred"] = np.nan
+        table.loc[rows, "score_pred"] = keys[rows].map(lambda k: float(sum(map(ord, k)) % 23)).to_numpy()
+
+
+def candidates(n=700, seed=0) -> pd.DataFrame:
+    """Rows drawn with repeats from a small composition space (so 'unique' has work in every batch)."""
+    space = list(space_formulas(["Y", "Ba", "Cu", "O", "Sr"], 3, 2, 4))
+    formulas = np.random.default_rng(seed).choice(space, n)
+    table, _ = formula_rows(pd.DataFrame({"formula": formulas}), Path("test"), where="test")
+    table["n_elements"] = table["formula"].str.count("[A-Z]")
+    table["rejected_by"] = ""
+    return table
+
+
+def job(predict_last: bool) -> BatchScreen:
+    reference = formula_rows(pd.DataFrame({"formula": ["YBa2Cu3O7", "Sr1Cu1O2", "Y1O1"]}), Path("t"), where="t")[0]
+    stages = [FilterStage("small", "threshold", "filters.0", Threshold(column="n_elements", le=3)),
+              FilterStage("unique", "unique", "filters.1", Unique()),
+              FilterStage("novel", "novel", "filters.2", Novel().fit(reference))]
+    if not predict_last:
+        stages.append(FilterStage("high", "threshold", "filters.3", Threshold(column="score_pred", ge=5.0)))
+    return BatchScreen(stages, [Score()], predict_before=len(stages) if predict_last else 3)
+
+
+def streamed(tmp_path, table, screen, rank, batch_size):
+    folder = tmp_path / f"shards-{batch_size}"
+    batches = (TableBatch(i, table.iloc[s:s + batch_size].reset_index(drop=True))
+               for i, s in enumerate(range(0, len(table), batch_size)))
+    screened = stream(screen, batches, LocalExecutor().map, shards_folder=folder, rank=rank)
+    accepted = screened.finish(tmp_path / f"candidates-{batch_size}.csv")
+    return pd.read_parquet(folder), accepted, screened.filters
+
+
+RANKS = {
+    "none": None,
+    "both rules": RankSection(by="score_pred", max_per_element_set=2, min_distance=0.1),
+    "per set, keep 6": RankSection(by="score_pred", max_per_element_set=2, keep=6),
+    "distance, keep 6": RankSection(by="score_pred", min_distance=0.1, keep=6),
+    "ascending, keep 6": RankSection(by="score_pred", descending=False, keep=6),
+}
+
+
+@pytest.mark.parametrize("predict_last", [False, True], ids=["predict before a filter", "predict after the filters"])
+@pytest.mark.parametrize("rank", RANKS.values(), ids=RANKS.keys())
+def test_batches_give_the_table_counts_and_ranking_of_one_pass(tmp_path, rank, predict_last):
+    table, screen = candidates(), job(predict_last)
+    whole, whole_accepted, whole_counts = streamed(tmp_path, table, screen, rank, batch_size=len(table))
+    batched, accepted, counts = streamed(tmp_path, table, screen, rank, batch_size=37)
+    assert counts == whole_counts and counts["unique"]["kept"] < counts["unique"]["in"]
+    assert_frame_equal(accepted, whole_accepted)
+    assert_frame_equal(batched, whole)
+    assert (tmp_path / "candidates-37.csv").read_text() == (tmp_path / f"candidates-{len(table)}.csv").read_text()
+    repeated = batched["rejected_by"] == "unique"
+    assert batched.loc[repeated, "score_pred"].isna().all(), "a repeat rejected across batches keeps no prediction"
+
+    one_pass = screen.screen(0, table.copy()).table  # the in-memory screening of everything at once
+    if rank is None or rank.keep is None:
+        expected = ranked(one_pass, SimpleNamespace(rank=rank))
+        assert_frame_equal(accepted, expected)
+        assert_frame_equal(batched, one_pass)
+    else:
+        unlimited = rank.model_copy(update={"keep": None})
+        expected = ranked(one_pass, SimpleNamespace(rank=unlimited)).head(rank.keep)
+        assert_frame_equal(accepted, expected)
+        assert (batched["rejected_by"] == f"rank: below the top {rank.keep}").any()
+
+
+def test_a_space_larger_than_the_memory_it_is_screened_in(tmp_path):
+    known = formula_rows(pd.DataFrame({"formula": ["Y1Ba2Cu3O4", "Hg1Ba2Cu1O4"]}), Path("t"), where="t")[0]
+    screen = BatchScreen([FilterStage("novel", "novel", "filters.0", Novel().fit(known))], [], predict_before=1)
+    elements = ["Y", "Ba", "Cu", "O", "Sr", "Ca", "La", "Hg"]
+    stream(screen, space_candidates(space_formulas(elements[:3], 2), 1_000).batches, LocalExecutor().map,
+           shards_folder=tmp_path / "warm-up", rank=None).finish(None)  # the lazy imports and element tables
+    tracemalloc.start()
+    screened = stream(screen, space_candidates(space_formulas(elements, 4, 1, 4), 1_000).batches,
+                      LocalExecutor().map, shards_folder=tmp_path / "shards",
+                      rank=RankSection(by="composition_key", keep=10))
+    accepted = screened.finish(None)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    table = pd.read_parquet(tmp_path / "shards")
+    assert screened.rows == len(table) > 15_000 and len(accepted) == 10
+    assert peak < table.memory_usage(deep=True).sum() / 2, "the screening held the whole table in memory"
+    assert screened.filters["novel"] == {"in": len(table), "kept": len(table) - 2}
+    assert list(accepted["composition_key"]) == sorted(table["composition_key"], reverse=True)[:10]
