@@ -31,14 +31,20 @@ def structure_run(tmp_path_factory, data_dir) -> Path:
     return directory.path
 
 
-def test_predict_reads_cif_files_and_reports_unreadable_ones(structure_run, data_dir, tmp_path):
+def bete_net_cifs(data_dir: Path, folder: Path, n: int) -> list[Path]:
+    """The first ``n`` BETE-NET structures written as CIF files into ``folder``."""
     with tarfile.open(data_dir / "bete_net" / "structures_cifs.tar.gz") as archive:
-        members = [m for m in archive.getmembers() if m.isfile() and m.name.endswith(".cif")][:2]
+        members = [m for m in archive.getmembers() if m.isfile() and m.name.endswith(".cif")][:n]
         paths = []
         for i, member in enumerate(members):
-            path = tmp_path / f"s{i}.cif"
+            path = folder / f"s{i}.cif"
             path.write_bytes(archive.extractfile(member).read())
             paths.append(path)
+    return paths
+
+
+def test_predict_reads_cif_files_and_reports_unreadable_ones(structure_run, data_dir, tmp_path):
+    paths = bete_net_cifs(data_dir, tmp_path, 2)
     broken = tmp_path / "broken.cif"
     broken.write_text("data_broken\n_cell_length_a 3.0\n")
     out = tmp_path / "out.csv"
@@ -52,3 +58,20 @@ def test_predict_reads_cif_files_and_reports_unreadable_ones(structure_run, data
     good = table[table["error"] == ""]
     assert len(good) == 2 and (good["tc_pred"].astype(float) >= 0).all() and (good["tc_std"].astype(float) >= 0).all()
     assert table.iloc[2]["error"].startswith("unreadable CIF") and "2 of 3 rows predicted" in result.stderr
+
+
+def test_alpha2f_predictions_carry_the_moments_their_tc_comes_from(structure_run, data_dir, tmp_path, sctk_here):
+    from sctk_crystal.eliashberg import tc_mcmillan
+
+    cifs = [a for p in bete_net_cifs(data_dir, tmp_path, 2) for a in ("--cif", p)]
+    code, _, err = sctk_here("predict", structure_run, "--output", tmp_path / "out.csv", *cifs)
+    assert code == 0, err
+    table = pd.read_csv(tmp_path / "out.csv")
+    for column in ("tc_lambda", "tc_lambda_std", "tc_omega_log", "tc_omega_log_std"):
+        assert (table[column] >= 0).all(), column
+    # the recipe's Tc is McMillan's (mu* = 0.085) of the same lambda and omega_log
+    expected = tc_mcmillan(table["tc_lambda"].to_numpy(), table["tc_omega_log"].to_numpy(), 0.085)
+    assert table["tc_pred"].to_numpy() == pytest.approx(expected, rel=1e-4)
+    code, shown, err = sctk_here("predict", structure_run, *cifs)
+    assert code == 0, err
+    assert all(name in shown for name in ("lambda", "omega_log", "tc_pred")), shown

@@ -24,16 +24,25 @@ from .tables import check_text_file, read_user_csv
 
 
 def output_columns(name: str, task: str, supports_std: bool, *, interval: bool = False, domain: bool = False,
-                   hull: bool = False) -> list[str]:
+                   hull: bool = False, moments: bool = False) -> list[str]:
     """Columns a predictor called ``name`` adds to a table: its prediction, spread or probability,
-    and, when calibrated, its interval bounds, applicability domain and hull distance."""
+    and, when calibrated, its interval bounds, applicability domain and hull distance; with
+    ``moments`` (a regressor with ``predict_moments``), the :data:`MOMENT_COLUMNS` its Tc comes from,
+    each with its ensemble spread."""
     if task == "classification":
         columns = [f"{name}_pred", f"{name}_proba"]
     else:
         columns = [f"{name}_pred"] + ([f"{name}_std"] if supports_std else [])
         columns += [f"{name}_lo", f"{name}_hi"] if interval else []
         columns += [HULL_COLUMN] if hull else []
+        columns += [f"{name}_{m}{s}" for m in MOMENT_COLUMNS for s in ("", "_std")] if moments else []
     return columns + ([f"{name}_domain_distance", f"{name}_in_domain"] if domain else [])
+
+
+#: Moments of the Eliashberg spectral function a Tc predictor with ``predict_moments`` (alpha2F
+#: ensembles) reports beside Tc: the electron-phonon coupling lambda and omega_log (K). Its
+#: ``predict_moments(X)`` returns a DataFrame with these columns and ``<column>_std``.
+MOMENT_COLUMNS = ("lambda", "omega_log")
 
 
 #: The distance to the convex hull of known phases, from a formation-energy predictor with a hull.
@@ -93,7 +102,12 @@ class SavedPredictor:
     def outputs(self) -> list[str]:
         return output_columns(self.name, self.model.task, self.model.supports_std,
                               interval=self.extras.interval is not None, domain=self.extras.domain is not None,
-                              hull=self.extras.hull is not None)
+                              hull=self.extras.hull is not None, moments=self.has_moments)
+
+    @property
+    def has_moments(self) -> bool:
+        """True for a regressor that also reports the spectral moments its Tc comes from."""
+        return self.model.task == "regression" and hasattr(self.model, "predict_moments")
 
     def predict(self, table: pd.DataFrame) -> pd.DataFrame:
         """Output columns for every row of ``table`` (a DataFrame indexed like ``table``)."""
@@ -127,6 +141,9 @@ class SavedPredictor:
             out |= {f"{name}_lo": self._clip(low), f"{name}_hi": self._clip(high)}
         if extras.hull is not None:
             out[HULL_COLUMN] = extras.hull.e_above_hull(_compositions_of(materials), out[f"{name}_pred"])
+        if self.has_moments:
+            moments = self.model.predict_moments(X)
+            out |= {f"{name}_{m}{s}": moments[f"{m}{s}"].to_numpy(dtype=float) for m in MOMENT_COLUMNS for s in ("", "_std")}
         return out
 
     def _clip(self, values: np.ndarray) -> np.ndarray:
