@@ -376,6 +376,46 @@ def _candidates_table(accepted: pd.DataFrame, top: int) -> Table:
                           f"top {min(top, len(accepted))} of {len(accepted)} accepted candidates")
 
 
+@app.command()
+def structures(
+    formulas: Annotated[list[str], typer.Argument(help="formulas to give crystal structures, e.g. NbN MgB2")],
+    k: Annotated[int, typer.Option("-k", min=1, help="structures per formula")] = 5,
+    generator: Annotated[str, typer.Option("--generator", help="registered structure generator")] = "prototype",
+    relax: Annotated[bool, typer.Option("--relax", help="relax each structure (energy per atom)")] = False,
+    relaxer: Annotated[str, typer.Option("--relaxer", help="registered relaxer used by --relax")] = "chgnet",
+    dataset: Annotated[list[str] | None, typer.Option("--dataset", help="structure dataset to fit on "
+                                                      "(repeatable; default: every one found here)")] = None,
+    out_dir: Annotated[Path, typer.Option("--out", help="folder the CIFs are written to")] = Path("structures"),
+    seed: Annotated[int, typer.Option("--seed", help="random seed of the generator")] = 0,
+) -> None:
+    """Crystal structures for formulas: k CIFs per formula (partial occupancies kept) from a structure
+    generator fitted on the catalog's structure datasets (fitted once, then read from the user cache),
+    optionally relaxed; prints template, space group, volume per atom and energy."""
+    from .run.structure_section import available_structure_datasets, catalog_generator, structures_for
+
+    registry = _registry()
+    if dataset:
+        names = dataset
+        for name in names:
+            registry.dataset(name)  # UserError naming the closest
+    else:
+        names, missing = available_structure_datasets(registry)
+        if missing:
+            err.print(escape(f"structure datasets not found here, left out: {', '.join(missing)} "
+                             "(`sctk data fetch NAME`)"), highlight=False)
+        if not names:
+            raise UserError("no structure dataset found here", hint="`sctk data fetch supercon3d`, or set SCTK_DATA_DIR")
+    runner = registry.entry("relaxer", relaxer).cls() if relax else None
+    err.print(escape(f"fitting {generator} on {', '.join(names)} (cached after the first time)"), highlight=False)
+    fitted = catalog_generator(registry, generator, names)
+    table = structures_for(formulas, fitted, k, out_dir, relaxer=runner, seed=seed)
+    columns = ["formula", "rank_in_composition", "source", "space_group", "volume_per_atom"]
+    columns += ["energy_per_atom", "rejected"] if relax else []
+    renamed = {"rank_in_composition": "#", "volume_per_atom": "A^3/atom", "energy_per_atom": "eV/atom"}
+    out.print(_results_table(table.rename(columns=renamed), ["file"] + [renamed.get(c, c) for c in columns], None))
+    err.print(escape(f"{int((table['file'] != '').sum())} CIFs written to {out_dir}"), highlight=False)
+
+
 @app.command("list-plugins")
 def list_plugins(as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False) -> None:
     """Every component by kind, with its plugin, version and status; plugins that failed to load."""

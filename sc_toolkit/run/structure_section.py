@@ -229,3 +229,73 @@ def _fitted_generator(structures, datasets: Datasets, registry, run, metrics: di
     generator = fit_structure_generator(structures.generator.build(), catalog, run=run)
     run_dir.save_component(generator, STRUCTURE_GENERATOR)
     return generator
+
+
+# -- `sctk structures FORMULA ...` ----------------------------------------------------------------
+
+#: Folder of the user cache holding fitted structure generators (by name, parameters and data).
+GENERATOR_CACHE = "structure-generators"
+
+
+def catalog_generator(registry, name: str, datasets: list[str], *, run: RunLike | None = None) -> StructureGenerator:
+    """The structure generator ``name`` (default parameters) fitted on the registered ``datasets``;
+    a fitted one is kept in ``<user cache>/structure-generators/`` under its name, parameters and the
+    sha256 of the datasets' files, so it is fitted once per machine."""
+    import hashlib
+    import json
+    import os
+    import shutil
+
+    from ..data import cache_dir, load
+
+    entry = registry.entry("structure-generator", name)
+    generator = entry.cls()
+    loaded = {n: load(registry.dataset(n)) for n in datasets}
+    identity = [entry.name, generator.params.model_dump(mode="json"), {n: t.files for n, t in loaded.items()}]
+    key = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
+    folder = cache_dir() / GENERATOR_CACHE / f"{entry.name}-{key}"
+    if folder.is_dir():
+        log(run, f"structure generator {entry.name} read from {folder}")
+        return entry.cls.load(folder)
+    catalog = catalog_structures({n: (t.table, t.files) for n, t in loaded.items()})
+    generator = fit_structure_generator(generator, catalog, run=run)
+    tmp = folder.with_name(f".{folder.name}.{os.getpid()}.partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    generator.save(tmp)
+    os.replace(tmp, folder)
+    return generator
+
+
+def available_structure_datasets(registry) -> tuple[list[str], list[str]]:
+    """The registered structure datasets found on this machine, and those that are not."""
+    from ..data import locate
+    from ..errors import DataError
+
+    found, missing = [], []
+    for name in sorted(n for n, d in registry.datasets.items() if d.kind == "structure"):
+        try:
+            locate(registry.dataset(name))
+            found.append(name)
+        except DataError:
+            missing.append(name)
+    return found, missing
+
+
+def structures_for(formulas: list[str], generator: StructureGenerator, k: int, out: Path, *,
+                   relaxer: Relaxer | None = None, seed: int = 0, run: RunLike | None = None) -> pd.DataFrame:
+    """Up to ``k`` structures per formula written to ``out`` as ``<reduced formula>-<j>.cif``, and
+    their table (as :func:`structure_table`, with 'file' instead of the CIF text). UserError for a
+    formula that does not parse or a CIF that exists already."""
+    places = pd.DataFrame({"formula": formulas, "composition_rank": np.arange(1, len(formulas) + 1)})
+    Compositions.from_formulas(formulas)  # FormulaError naming a bad formula, before any work
+    table = structure_table(propose(generator, places, k, relaxer=relaxer, seed=seed, run=run))
+    table["file"] = [f"{r}-{j}.cif" if text else "" for r, j, text
+                     in zip(table["reduced_formula"], table["rank_in_composition"], table["cif"])]
+    taken = [f for f in table["file"] if f and (out / f).exists()]
+    if taken:
+        raise UserError(f"{out / taken[0]} exists already", where="--out", hint="choose another --out folder")
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in zip(table["file"], table["cif"]):
+        if text:
+            (out / name).write_text(text, encoding="utf-8")
+    return table.drop(columns=["cif", "structure_id", "composition_rank"])
