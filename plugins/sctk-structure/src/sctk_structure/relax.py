@@ -36,7 +36,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
-from sc_toolkit import Params, Relaxation, Relaxer, resolve_device
+from sc_toolkit import Params, Relaxation, Relaxer, log, progress, resolve_device
 
 #: CHGNet's atom embedding covers atomic numbers 1-94.
 MAX_ATOMIC_NUMBER = 94
@@ -83,8 +83,16 @@ class CHGNetRelaxer(Relaxer):
                 "device": resolve_device(self.params.device)}  # fmt: skip
 
     def relax(self, structures, *, run=None) -> list[Relaxation]:
-        """One :class:`~sc_toolkit.Relaxation` per structure (see the module docstring)."""
-        return [self.relax_one(structure) for structure in structures]
+        """One :class:`~sc_toolkit.Relaxation` per structure (see the module docstring); with a run,
+        a progress bar and one log line with the counts."""
+        outcomes = []
+        with progress(run, f"relaxing with {self.name}", total=len(structures)) as bar:
+            for structure in structures:
+                outcomes.append(self.relax_one(structure))
+                bar.advance()
+        accepted = sum(o.ok for o in outcomes)
+        log(run, f"{self.name}: {accepted} of {len(outcomes)} structures relaxed, {len(outcomes) - accepted} rejected")
+        return outcomes
 
     def relax_one(self, structure) -> Relaxation:
         """Relax one pymatgen ``Structure``; never raises for a structure it cannot relax."""
@@ -100,7 +108,7 @@ class CHGNetRelaxer(Relaxer):
             if problem:
                 return Relaxation(rejected=problem)
             ordered = True
-        closest = _closest_distance(structure)
+        closest = _closest_distance(structure, p.min_distance)
         if closest < p.min_distance:
             return Relaxation(rejected=f"atoms {closest:.2f} A apart before relaxation (min_distance {p.min_distance} A)")
         try:
@@ -109,7 +117,7 @@ class CHGNetRelaxer(Relaxer):
             return Relaxation(rejected=f"CHGNet failed: {type(error).__name__}: {error}")
         if not converged:
             return Relaxation(steps=steps, rejected=f"not converged to fmax {p.fmax} eV/A in {p.max_steps} steps")
-        closest = _closest_distance(relaxed)
+        closest = _closest_distance(relaxed, p.min_distance)
         if closest < p.min_distance:
             return Relaxation(steps=steps, rejected=f"atoms {closest:.2f} A apart after relaxation (min_distance {p.min_distance} A)")
         if ordered:
@@ -192,10 +200,12 @@ def _species_problem(structure) -> str:
     return ""
 
 
-def _closest_distance(structure) -> float:
-    """Smallest distance (A) between two atoms, periodic images of one atom included; inf for none
-    within 3 A."""
-    distances = structure.get_neighbor_list(3.0)[3]
+def _closest_distance(structure, within: float) -> float:
+    """Smallest distance (A) between two atoms, periodic images of one atom included; inf when no
+    two are closer than ``within``."""
+    if within <= 0:
+        return float("inf")
+    distances = structure.get_neighbor_list(within)[3]
     return float(distances.min()) if len(distances) else float("inf")
 
 
