@@ -151,10 +151,13 @@ def source_of(structure, default: str) -> str:
     return default
 
 
-def picture_png(structure, path: Path, *, size: float = 2.6) -> Path:
-    """Draw ``structure`` (its cell and atoms, seen slightly off the c axis) into the PNG file
-    ``path``. A site of partial occupancy is drawn as its majority element (a picture cannot show a
-    mixture); the CIF keeps the occupancies."""
+def picture_svg(structure, *, size: float = 2.4) -> str:
+    """An inline ``<svg>`` element drawing ``structure`` (its cell and atoms, seen slightly off the c
+    axis) with ase's ``plot_atoms`` and matplotlib, with no reference to anything outside it (no
+    namespace URL, metadata, clip path or script). A site of partial occupancy is drawn as its majority element (a picture
+    cannot show a mixture); the CIF keeps the occupancies."""
+    import re
+
     import matplotlib
 
     matplotlib.use("Agg")
@@ -165,10 +168,15 @@ def picture_png(structure, path: Path, *, size: float = 2.6) -> Path:
     symbols = [max(site.species.items(), key=lambda item: item[1])[0].symbol for site in structure]
     atoms = Atoms(symbols=symbols, positions=structure.cart_coords, cell=structure.lattice.matrix, pbc=True)
     figure, axes = plt.subplots(figsize=(size, size))
+    buffer = StringIO()
     try:
-        plot_atoms(atoms, axes, rotation="10x,-10y,0z", radii=0.5)
-        axes.set_axis_off()
-        figure.savefig(path, format="png", dpi=80, bbox_inches="tight")
+        with matplotlib.rc_context({"svg.hashsalt": "sctk", "svg.fonttype": "none"}):
+            plot_atoms(atoms, axes, rotation="10x,-10y,0z", radii=0.5)
+            axes.set_axis_off()
+            figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
     finally:
         plt.close(figure)
-    return path
+    text = buffer.getvalue()
+    text = text[text.index("<svg"):]
+    text = re.sub(r"<metadata>.*?</metadata>|<clipPath.*?</clipPath>", "", text, flags=re.S)
+    return re.sub(r'\s+(xmlns(:\w+)?|clip-path)="[^"]*"', "", text)

@@ -28,13 +28,21 @@ from ..directory import (
     METRICS,
     RECIPE,
     REPORT,
+    RANKED_STRUCTURES,
     RESOLVED,
+    STRUCTURES,
+    STRUCTURES_DIR,
     TRAINING,
     RunDir,
 )
 from .svg import Chart
 
-#: Section ids, in page order (tests and the rendering check look for them).
+#: Section of a run with [structures]: the top structures with their pictures and scores.
+STRUCTURES_SECTION = "structures"
+#: Pictures of structures the report draws at most.
+STRUCTURE_PICTURES = 6
+#: Section ids of a composition run, in page order (tests and the rendering check look for them);
+#: a run with [structures] adds :data:`STRUCTURES_SECTION` after "candidates".
 SECTIONS = ("summary", "recipe", "losses", "tc", "embedding", "elements", "candidates", "stability", "metrics",
             "evaluation")
 
@@ -51,6 +59,8 @@ text-align:left;vertical-align:top}th{background:#f3f3f3}td.num{text-align:right
 .el{border:1px solid #bbb;font-size:11px;text-align:center;display:flex;flex-direction:column;justify-content:center}
 .el b{font-size:13px}.gap{grid-column:1/-1;height:8px}
 code{background:#f4f4f4;padding:0 3px}
+.structures{display:flex;flex-wrap:wrap;gap:12px}.structure{border:1px solid #ddd;padding:4px 8px}
+.structure p{margin:2px 0;font-size:.9em}
 """
 
 
@@ -68,6 +78,7 @@ def build_report(run_dir: str | Path, *, top: int | None = None) -> str:
         ("tc", "Tc distributions", _tc), ("embedding", "Generated vs training compositions", _embedding),
         ("elements", "Element frequency", _elements),
         ("candidates", "Top candidates", lambda d: _candidates(d, top)),
+        (STRUCTURES_SECTION, "Top structures", _structures),
         ("stability", "Stability", _stability),
         ("metrics", "Metrics and baselines", _metrics), ("evaluation", "Generator evaluation", _evaluation),
     ]
@@ -412,6 +423,34 @@ def _candidates(d: _RunFiles, top: int | None) -> str:
                 + (f"; among those shown: {escape(shown_outside)}" if shown_outside else "") + ".</p>")
     return (f"<p>{len(accepted):,} accepted; the first {len(shown)} by the recipe's ranking.</p>" + note
             + _table(columns, rows))
+
+
+def _structures(d: _RunFiles) -> str:
+    """The best-ranked structures, each drawn (majority element per site) beside its scores, and the
+    counts of every proposed structure: relaxed, rejected and why."""
+    from ..structures import picture_svg, read_cif
+
+    table, ranked = d.table(STRUCTURES), d.table(RANKED_STRUCTURES)
+    if table is None or ranked is None:
+        return ""
+    reasons = table.loc[table["rejected"].fillna("") != "", "rejected"].value_counts()
+    counts = (f"<p>{table['formula'].nunique():,} compositions, {int(table['n_sites'].notna().sum()):,} structures "
+              f"proposed, {int(table['relaxed'].sum()):,} relaxed, {len(ranked):,} ranked"
+              + "".join(f"; {n:,} {escape(str(r))}" for r, n in reasons.items()) + ".</p>")
+    if ranked.empty:
+        return counts
+    hidden = {"reduced_formula", "composition_rank", "cif", "n_sites", "relax_steps", "relaxed", "rejected", "ordered"}
+    columns = [c for c in ranked.columns if c not in hidden and not c.endswith(("_domain_distance", "_in_domain"))]
+    cards = []
+    for _, row in ranked.head(STRUCTURE_PICTURES).iterrows():
+        path = d.run_dir / STRUCTURES_DIR / f"{row['structure_id']}.cif"
+        picture = picture_svg(read_cif(path.read_text()))
+        order = "" if bool(row.get("ordered", True)) else " (partial occupancies: majority element drawn)"
+        cards.append(f'<div class="structure"><p><b>#{int(row["rank"])} {escape(str(row["formula"]))}</b> '
+                     f'{escape(str(row.get("space_group", "")))}{escape(order)}</p>{picture}</div>')
+    return (counts + '<div class="structures">' + "".join(cards) + "</div>"
+            + f"<p>Every structure is in <code>{STRUCTURES_DIR}/&lt;structure_id&gt;.cif</code>; the scores "
+            "were computed on that CIF.</p>" + _table(columns, [[row[c] for c in columns] for _, row in ranked.iterrows()]))
 
 
 def _stability(d: _RunFiles) -> str:
