@@ -2,8 +2,7 @@
 
 import json
 import math
-import tomllib
-from pathlib import Path
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -14,11 +13,8 @@ from sc_toolkit.chem.matching import near_matched
 from sc_toolkit.errors import UserError
 from sc_toolkit.run.evaluate import evaluate_run, write_evaluation
 from sc_toolkit.run.generation_metrics import DEFINITIONS, bayesian_fraction, classifier_rates, known_share, recovery, superconductors_of, training_recovery, uniqueness_by_n
-from sc_toolkit.plan import make_plan
 from sc_toolkit.registry import default_registry
-from sc_toolkit.run.runner import execute, start_run
 
-RECIPE = Path(__file__).parents[1] / "recipes" / "cuprate_gan.toml"
 N = 1500
 
 @pytest.fixture(scope="module")
@@ -27,16 +23,12 @@ def registry():
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory, data_dir, registry):
-    raw = tomllib.loads(RECIPE.read_text())
-    raw["run"]["output_dir"] = str(tmp_path_factory.mktemp("runs"))
-    raw["quick"] |= {"n_samples": 300, "rows": 400}
-    raw["quick"]["set"]["generator.params.epochs"] = 20  # metrics need a generator, not a good one
-    raw["generator"]["holdout"] = 0.25
-    plan = make_plan(raw, registry, quick=True)
-    directory = start_run(plan, RECIPE.read_text())
-    execute(plan, registry, directory)
-    return directory.path
+def run_dir(small_main_run, tmp_path_factory):
+    """A copy of the main recipe's tiny run (20 epochs: metrics need a generator, not a good one;
+    a quarter of the cuprates held out), which these tests write evaluations into."""
+    copy = tmp_path_factory.mktemp("runs") / small_main_run.name
+    shutil.copytree(small_main_run, copy)
+    return copy
 
 
 @pytest.fixture(scope="module")
@@ -94,8 +86,6 @@ def test_rates_stored_by_the_runner_are_used(run_dir, registry, tmp_path):
     rates = {"tp_rate": 0.9, "fp_rate": 0.2, "n_positive": 10, "n_negative": 10, "positive_label": 1}
     metrics["predictors"]["superconductor"]["rates"] = rates
     copy = tmp_path / "run"
-    import shutil
-
     shutil.copytree(run_dir, copy)
     (copy / "metrics.json").write_text(json.dumps(metrics))
     m = evaluate_run(copy, registry, n_samples=200, embedding="none")["metrics"]["predicted_superconductor"]

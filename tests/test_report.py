@@ -64,16 +64,15 @@ def assert_offline(text: str) -> None:
     assert not re.search(r"https?://|//cdn|<script|<link|<img|<iframe|url\(|@import", text, re.I)
 
 
-def quick_run(output_dir: Path, registry, *, generator: bool = True) -> Path:
+def predictor_only_run(output_dir: Path, registry) -> Path:
+    """The main recipe reduced to a cheap kNN Tc model on 400 rows, nothing generated."""
     raw = tomllib.loads(RECIPE.read_text())
     raw["run"]["output_dir"] = str(output_dir)
     raw["quick"] |= {"n_samples": 300, "rows": 400}
-    raw["quick"]["set"]["generator.params.epochs"] = 20
-    if not generator:  # a predictor-only recipe: a cheap kNN Tc model, nothing generated
-        for key in ("generator", "filters", "rank", "evaluate"):
-            raw.pop(key)
-        raw["quick"]["set"] = {}
-        raw["predictors"] = [{"name": "tc", "use": "knn", "target": "tc", "encoder": {"use": "element-fractions"}}]
+    for key in ("generator", "filters", "rank", "evaluate"):
+        raw.pop(key)
+    raw["quick"]["set"] = {}
+    raw["predictors"] = [{"name": "tc", "use": "knn", "target": "tc", "encoder": {"use": "element-fractions"}}]
     plan = make_plan(raw, registry, quick=True)
     directory = start_run(plan, RECIPE.read_text())
     execute(plan, registry, directory)
@@ -86,8 +85,9 @@ def registry():
 
 
 @pytest.fixture(scope="module")
-def full_report(tmp_path_factory, data_dir, registry):
-    directory = quick_run(tmp_path_factory.mktemp("runs"), registry)
+def full_report(tmp_path_factory, small_main_run, registry):
+    directory = tmp_path_factory.mktemp("runs") / small_main_run.name
+    shutil.copytree(small_main_run, directory)
     result = evaluate_run(directory, registry, n_samples=600, embedding="pca", embedding_points=100)
     write_evaluation(directory, result)
     return write_report(directory)
@@ -116,7 +116,7 @@ def test_full_report_has_every_section_and_plot(full_report):
 
 
 def test_predictor_only_and_broken_runs(tmp_path, data_dir, registry):
-    directory = quick_run(tmp_path / "runs", registry, generator=False)
+    directory = predictor_only_run(tmp_path / "runs", registry)
     checker = check_html(write_report(directory).read_text())
     assert checker.sections == ["summary", "recipe", "tc", "elements", "metrics"]
 

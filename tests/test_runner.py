@@ -44,6 +44,7 @@ def test_failed_step_keeps_models_and_resume_completes(tmp_path, data_dir):
     raw = tomllib.loads(RECIPE.read_text())
     raw["run"]["output_dir"] = str(tmp_path)
     raw["quick"] |= {"n_samples": 300, "rows": 400}
+    raw["quick"]["set"]["generator.params.epochs"] = 10  # a generator to keep, not a good one
     raw["filters"].append({"use": "flaky"})
     broken = registry_with(Explodes)
     plan = make_plan(raw, broken, quick=True)
@@ -67,22 +68,18 @@ def test_failed_step_keeps_models_and_resume_completes(tmp_path, data_dir):
 
 
 @pytest.mark.slow
-def test_generator_starts_from_a_previous_run_by_name(tmp_path, data_dir):
+def test_generator_starts_from_a_previous_run_by_name(tmp_path, small_main_run):
     raw = tomllib.loads(RECIPE.read_text())
-    raw["run"] |= {"output_dir": str(tmp_path), "name": "pretrain"}
+    raw["run"] |= {"output_dir": str(tmp_path), "name": "transfer"}
     raw["quick"] |= {"n_samples": 200, "rows": 300}
+    raw["quick"]["set"]["generator.params.epochs"] = 10
+    raw["generator"]["init_from"] = str(small_main_run)  # the same generator, trained by a previous run
     registry = registry_with(Works)
     plan = make_plan(raw, registry, quick=True)
-    first = start_run(plan, "")
-    execute(plan, registry, first)
-
-    raw["run"]["name"] = "transfer"
-    raw["generator"]["init_from"] = str(tmp_path / "pretrain")
-    plan = make_plan(raw, registry, quick=True)
-    assert f"starting from {tmp_path / 'pretrain'}" in "\n".join(plan.describe())
+    assert f"starting from {small_main_run}" in "\n".join(plan.describe())
     second = start_run(plan, "")
     execute(plan, registry, second)
-    assert f"generator starts from {first}/models/generator" in (second / "run.log").read_text()
+    assert f"generator starts from {small_main_run}/models/generator" in (second / "run.log").read_text()
 
     raw["generator"]["encoder"] = {"use": "magpie"}
     with pytest.raises(RecipeError) as info:
