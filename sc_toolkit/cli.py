@@ -327,6 +327,9 @@ def _summary(run: Run) -> None:
         top = run.plan.rank.top if run.plan and run.plan.rank else 10
         out.print(_candidates_table(accepted, top))
         _domain_note(accepted.head(top))
+    structures = run.structures
+    if structures is not None and len(structures):
+        out.print(_structures_table(structures, run.metrics.get("structures", {})))
     out.print(f"run directory: [bold]{escape(str(run.path))}[/bold]")
 
 
@@ -414,6 +417,17 @@ def structures(
     renamed = {"rank_in_composition": "#", "volume_per_atom": "A^3/atom", "energy_per_atom": "eV/atom"}
     out.print(_results_table(table.rename(columns=renamed), ["file"] + [renamed.get(c, c) for c in columns], None))
     err.print(escape(f"{int((table['file'] != '').sum())} CIFs written to {out_dir}"), highlight=False)
+
+
+def _structures_table(ranked: pd.DataFrame, counts: dict, top: int = 10) -> Table:
+    """The best-ranked structures: id (its CIF is structures/<id>.cif), space group, energy and
+    every score; the title counts the proposed, relaxed and ranked structures."""
+    columns = ["rank", "structure_id", "space_group", "energy_per_atom"]
+    columns += [c for c in ranked.columns if c.endswith(("_pred", "_std", "_lambda", "_omega_log"))
+                and not c.endswith(("_lambda_std", "_omega_log_std"))]
+    title = (f"top {min(top, len(ranked))} of {len(ranked)} ranked structures ({counts.get('structures', '?')} proposed "
+             f"for {counts.get('compositions', '?')} compositions, {counts.get('relaxed', '?')} relaxed)")
+    return _results_table(ranked.head(top), columns, title)
 
 
 @app.command("list-plugins")

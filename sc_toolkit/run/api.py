@@ -25,7 +25,8 @@ from ..errors import UserError
 from ..plan import Plan, check_sources, make_plan
 from ..recipe import apply_overrides, dumps_toml, override_keys, read_recipe, set_dotted
 from ..registry import Registry, default_registry
-from .directory import ACCEPTED, CANDIDATES, GENERATOR, GENERATOR_TRAINING, INVOCATION, RECIPE, TRAINING, RunDir
+from .directory import (ACCEPTED, CANDIDATES, GENERATOR, GENERATOR_TRAINING, INVOCATION, RANKED_STRUCTURES, RECIPE,
+                        TRAINING, RunDir)
 from .evaluate import evaluate_run, write_evaluation
 from .predict import SavedPredictor, load_predictor, predict_materials
 from .report import write_report
@@ -96,6 +97,14 @@ class Run:
         if self._result is not None and self._result.candidates is not None:
             return self._result.candidates
         return self.run_dir.read_table(CANDIDATES)
+
+    @property
+    def structures(self) -> pd.DataFrame | None:
+        """The relaxed, scored crystal structures of ``[structures]``, ranked, each with its
+        ``structure_id`` (the CIF ``structures/<structure_id>.cif``); None without [structures]."""
+        if self._result is not None and self._result.structures is not None:
+            return self._result.structures
+        return self.run_dir.read_table(RANKED_STRUCTURES)
 
     @property
     def metrics(self) -> dict[str, Any]:
