@@ -121,8 +121,8 @@ def test_accepted_candidates_are_novel_unique_valid_and_ranked(quick_run):
 
 
 #: Shipped recipes run end to end through the CLI elsewhere: cuprate_gan here (quick_run), supercon_tc
-#: in test_screening.py.
-RUN_ELSEWHERE = {"cuprate_gan.toml", "supercon_tc.toml"}
+#: in test_screening.py, discover_structures in test_structures_run.py.
+RUN_ELSEWHERE = {"cuprate_gan.toml", "supercon_tc.toml", "discover_structures.toml"}
 
 
 @pytest.mark.slow

@@ -13,61 +13,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sc_toolkit import Params, Relaxation, Relaxer, StructureGenerator, hookimpl
 from sc_toolkit.errors import RecipeError
 from sc_toolkit.plan import make_plan
-from sc_toolkit.registry import load_registry
+from sc_toolkit.registry import default_registry
 from sc_toolkit.run.directory import RANKED_STRUCTURES, STRUCTURES, STRUCTURES_DIR, RunDir
 from sc_toolkit.run.structures import read_cif, to_cif
 
 RECIPE = Path(__file__).parents[1] / "recipes" / "discover_structures.toml"
-
-
-class VirtualCrystal(StructureGenerator):
-    """Test double: one simple-cubic site holding every element of the composition at its atomic
-    fraction (a disordered structure of exactly that composition), k copies with growing cells."""
-
-    name = "virtual-crystal"
-
-    def fit(self, structures, y=None, *, run=None):
-        self.volume_ = float(np.mean([s.volume / s.composition.num_atoms for s in structures]))
-        return self
-
-    def generate(self, compositions, k=1, *, random_state=None, run=None):
-        from pymatgen.core import Lattice, Structure
-
-        from sc_toolkit import as_compositions
-
-        out = []
-        for amounts in as_compositions(compositions).as_dicts():
-            total = sum(amounts.values())
-            species = {element: amount / total for element, amount in amounts.items()}
-            out.append([Structure(Lattice.cubic((self.volume_ * (1 + 0.1 * j)) ** (1 / 3)), [species], [[0, 0, 0]],
-                                  properties={"source": f"virtual crystal {j}"}) for j in range(k)])
-        return out
-
-    def _save_state(self, directory):
-        (directory / "state.json").write_text(json.dumps({"volume": self.volume_}))
-
-    def _load_state(self, directory):
-        self.volume_ = json.loads((directory / "state.json").read_text())["volume"]
-
-
-class RejectsDisorder(Relaxer):
-    """Test double: keeps ordered structures as they are (energy -1 eV/atom), rejects disordered ones."""
-
-    name = "keep-ordered"
-
-    def relax(self, structures, *, run=None):
-        return [Relaxation(s, -1.0, 0) if s.is_ordered else Relaxation(rejected="disordered input")
-                for s in structures]
-
-
-def doubles_registry():
-    plugin = types.SimpleNamespace(
-        register_structure_generators=hookimpl(lambda register: register(VirtualCrystal)),
-        register_relaxers=hookimpl(lambda register: register(RejectsDisorder)))
-    return load_registry({"doubles": plugin})
 
 
 def recipe(**structures) -> dict:
@@ -76,46 +28,134 @@ def recipe(**structures) -> dict:
     return raw
 
 
-def problems(raw: dict, registry=None) -> list[str]:
+def problems(raw: dict) -> list[str]:
     with pytest.raises(RecipeError) as info:
-        make_plan(raw, registry or doubles_registry())
+        make_plan(raw, default_registry())
     return [f"{p.where}: {p.message} ({p.hint})" for p in info.value.problems]
 
 
 # -- the section's checks ---------------------------------------------------------------------------
 
 
-def test_unknown_generator_names_the_closest():
-    found = problems(recipe(generator={"use": "virtual-cristal"}))
-    assert any(p.startswith("structures.generator.use: no structure-generator named 'virtual-cristal'")
-               and "virtual-crystal" in p for p in found)
+def test_unknown_generator_and_relaxer_name_the_closest():
+    found = problems(recipe(generator={"use": "protoype"}, relaxer={"use": "chgnett"}))
+    assert any(p.startswith("structures.generator.use: no structure-generator named 'protoype'")
+               and "'prototype'" in p for p in found)
+    assert any(p.startswith("structures.relaxer.use: no relaxer named 'chgnett'") and "'chgnet'" in p for p in found)
 
 
 def test_structure_predictor_must_exist_and_read_structures():
-    found = problems(recipe(generator={"use": "virtual-crystal"}, predictors=["a2ff", "tc"]))
+    found = problems(recipe(predictors=["a2ff", "tc"]))
     assert any(p.startswith("structures.predictors.0: no predictor named 'a2ff'") and "'a2f'" in p for p in found)
     assert any(p.startswith("structures.predictors.1: predictor 'tc' reads compositions") for p in found)
 
 
 def test_datasets_must_hold_structures_and_exist():
-    found = problems(recipe(generator={"use": "virtual-crystal"}, datasets=["supercon", "3dcs"]))
+    found = problems(recipe(datasets=["supercon", "3dcs"]))
     assert any(p.startswith("structures.datasets.0: dataset 'supercon' holds compositions") for p in found)
     assert any(p.startswith("structures.datasets.1: no dataset named '3dcs'") and "3dsc" in p for p in found)
 
 
 def test_unknown_key_and_rank_column():
-    found = problems(recipe(generator={"use": "virtual-crystal"}, kk=3, rank_by="a2f_lambdaa"))
-    assert any(p.startswith("structures.kk: unknown key 'kk'") for p in found)
+    assert any(p.startswith("structures.kk: unknown key 'kk'") and "'k'" in p for p in problems(recipe(kk=3)))
+    found = problems(recipe(rank_by="a2f_lambdaa"))
+    assert any(p.startswith("structures.rank_by: cannot rank structures by 'a2f_lambdaa'") and "'a2f_lambda'" in p
+               for p in found)
 
 
-def test_rank_column_must_be_provided():
-    found = problems(recipe(generator={"use": "virtual-crystal"}, rank_by="a2f_lambdaa"))
-    assert any(p.startswith("structures.rank_by: cannot rank structures by 'a2f_lambdaa'") for p in found)
+def test_structures_need_compositions():
+    raw = recipe()
+    raw.pop("candidates")
+    raw.pop("filters")
+    raw.pop("rank")
+    assert any(p.startswith("structures: structures are proposed for the ranked candidates") for p in problems(raw))
 
 
 def test_structure_predictors_do_not_score_compositions():
-    plan = make_plan(recipe(generator={"use": "virtual-crystal"}, relaxer={"use": "keep-ordered"}),
-                     doubles_registry())
+    plan = make_plan(recipe(), default_registry())
     assert [p.section.name for p in plan.candidate_predictors] == ["tc"]
     assert plan.structures.rank_by == "a2f_pred"
-    assert any(line.split(". ", 1)[1].startswith("relax     keep-ordered") for line in plan.describe())
+    assert any(line.split(". ", 1)[1].startswith("relax     chgnet") for line in plan.describe())
+
+
+# -- the quick run of recipes/discover_structures.toml ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory, data_dir) -> Path:
+    """One quick run of the recipe (real prototype, chgnet, sodnet and alpha2F), on 60 training rows."""
+    import sc_toolkit
+
+    output = tmp_path_factory.mktemp("runs")
+    return sc_toolkit.run_recipe(RECIPE, {"run.output_dir": str(output), "quick.rows": 60}, quick=True).path
+
+
+def composition_of(structure) -> dict[str, float]:
+    amounts = structure.composition.fractional_composition.get_el_amt_dict()
+    return {element: round(amount, 6) for element, amount in amounts.items()}
+
+
+@pytest.mark.slow
+def test_cifs_read_back_to_the_table_formulas_and_scores(quick_run):
+    from pymatgen.core import Composition
+
+    from sc_toolkit.run.predict import load_predictor
+
+    table = pd.read_csv(quick_run / STRUCTURES, keep_default_na=False, na_values=[""])
+    ranked = pd.read_csv(quick_run / RANKED_STRUCTURES)
+    assert len(table) and len(ranked) and set(ranked["structure_id"]) <= set(table["structure_id"])
+    assert (table["rejected"].fillna("") != "").sum() + len(ranked) == len(table)  # none dropped silently
+    files = {p.stem: p.read_text() for p in (quick_run / STRUCTURES_DIR).glob("*.cif")}
+    assert set(files) == set(table.loc[table["n_sites"].notna(), "structure_id"])
+    for _, row in table[table["n_sites"].notna()].iterrows():
+        wanted = {e: round(a, 6) for e, a in Composition(row["formula"]).fractional_composition.get_el_amt_dict().items()}
+        assert composition_of(read_cif(files[row["structure_id"]])) == pytest.approx(wanted, abs=1e-3)
+    again = pd.DataFrame({"formula": ranked["formula"], "cif": [files[i] for i in ranked["structure_id"]]})
+    for name in ("a2f", "tc_sodnet"):
+        scores = load_predictor(RunDir(quick_run), name, default_registry()).predict(again)
+        assert np.allclose(scores[f"{name}_pred"], ranked[f"{name}_pred"], rtol=1e-4)
+    assert {"a2f_lambda", "a2f_omega_log", "energy_per_atom", "space_group"} <= set(ranked.columns)
+    assert ranked["a2f_pred"].is_monotonic_decreasing and ranked["relaxed"].all()
+    report = (quick_run / "report.html").read_text()
+    assert '<section id="structures">' in report and report.count("<svg") >= min(len(ranked), 6)
+
+
+def test_partial_occupancies_survive_the_cif():
+    from pymatgen.core import Lattice, Structure
+
+    doped = Structure(Lattice.tetragonal(3.78, 13.2), [{"La": 0.925, "Sr": 0.075}, "Cu", {"O": 0.96}],
+                      [[0, 0, 0.36], [0, 0, 0], [0, 0.5, 0]])
+    back = read_cif(to_cif(doped))
+    occupancies = sorted(round(amount, 6) for site in back for amount in site.species.values())
+    assert not back.is_ordered and {0.075, 0.925, 0.96} <= set(occupancies)
+    assert composition_of(back) == pytest.approx(composition_of(doped))
+
+
+@pytest.mark.slow
+def test_resume_does_not_redo_the_structure_step(quick_run, tmp_path):
+    from sc_toolkit.run.api import resume_run
+
+    copy = tmp_path / quick_run.name
+    import shutil
+
+    shutil.copytree(quick_run, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest.pop("finished")
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    before = {p.name: p.stat().st_mtime_ns for p in [copy / STRUCTURES, *(copy / STRUCTURES_DIR).iterdir()]}
+    resume_run(copy)
+    log = (copy / "run.log").read_text()
+    assert "structures loaded from a previous attempt of this run" in log
+    assert {p.name: p.stat().st_mtime_ns for p in [copy / STRUCTURES, *(copy / STRUCTURES_DIR).iterdir()]} == before
+    assert json.loads((copy / "manifest.json").read_text())["finished"]
+
+
+@pytest.mark.slow
+def test_structures_command_on_a_rock_salt_formula(sctk_here, tmp_path, data_dir):
+    code, out, err = sctk_here("structures", "NbN", "-k", "2", "--dataset", "supercon3d", "--out", tmp_path / "cifs")
+    assert code == 0, err
+    first = read_cif((tmp_path / "cifs" / "NbN-1.cif").read_text())
+    assert composition_of(first) == {"Nb": 0.5, "N": 0.5}
+    assert "Fm-3m (225)" in out and "NbN-1.cif" in out
+    code, _, err = sctk_here("structures", "NbN", "--dataset", "supercon3d", "--out", tmp_path / "cifs")
+    assert code == 2 and "exists already" in err  # never overwrites
