@@ -1,7 +1,13 @@
 """Streaming screening: any batch size gives the candidate table, the counts per filter and the
 ranking of one pass over all the candidates (today's in-memory screening); a space larger than the
-memory it is screened in."""
+memory it is screened in. The Ray executor, on a local Ray bound to 127.0.0.1 (started once for the
+module): the same table, counts and ranking as the in-process executor, a batch whose worker fails or
+dies is retried and counted once, and a recipe asking for Ray without Ray installed gets one line
+saying what to do."""
 
+import os
+import sys
+import tomllib
 import tracemalloc
 from pathlib import Path
 from types import SimpleNamespace
@@ -12,8 +18,9 @@ import pytest
 from pandas.testing import assert_frame_equal
 from sctk_composition.filters import Novel, Threshold, Unique
 
-from sc_toolkit.recipe import RankSection
-from sc_toolkit.run.executors import LocalExecutor
+from sc_toolkit.errors import UserError
+from sc_toolkit.recipe import RankSection, RunSection
+from sc_toolkit.run.executors import LOOPBACK_ONLY, LocalExecutor, RayExecutor, executor_for
 from sc_toolkit.run.predict import Extras
 from sc_toolkit.run.screening import space_candidates
 from sc_toolkit.run.space import space_formulas
@@ -114,3 +121,97 @@ def test_a_space_larger_than_the_memory_it_is_screened_in(tmp_path):
     assert peak < table.memory_usage(deep=True).sum() / 2, "the screening held the whole table in memory"
     assert screened.filters["novel"] == {"in": len(table), "kept": len(table) - 2}
     assert list(accepted["composition_key"]) == sorted(table["composition_key"], reverse=True)[:10]
+
+
+# -- the Ray executor ------------------------------------------------------------------------------
+
+RECIPE = Path(__file__).parents[1] / "recipes" / "cuprate_gan.toml"
+RANK = RankSection(by="score_pred", max_per_element_set=2, min_distance=0.1)
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    os.environ.setdefault(LOOPBACK_ONLY, "0")  # before Ray is imported
+    ray = pytest.importorskip("ray")
+    import cloudpickle  # installed with Ray
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers cannot import the tests
+    ray.init(address="local", num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1",
+             log_to_driver=False)
+    assert ray.util.get_node_ip_address() == "127.0.0.1"
+    yield ray
+    ray.shutdown()
+
+
+class FailsOnce:
+    """A screening job whose batch 1 raises once and whose batch 2 kills its worker once."""
+
+    def __init__(self, screen, markers: Path):
+        self.screen, self.markers = screen, markers
+
+    def __call__(self, batch, run=None):
+        marker = self.markers / f"batch-{batch.index}"
+        if batch.index in (1, 2) and not marker.exists():
+            marker.touch()
+            if batch.index == 1:
+                raise RuntimeError("a worker's disk is full")
+            os._exit(1)
+        return self.screen(batch, run)
+
+    @property
+    def filters(self):
+        return self.screen.filters
+
+    @property
+    def predict_before(self):
+        return self.screen.predict_before
+
+
+def on_executor(tmp_path, name, screen, run_batches, batch_size=50):
+    table = candidates()
+    batches = [TableBatch(i, table.iloc[s:s + batch_size].reset_index(drop=True))
+               for i, s in enumerate(range(0, len(table), batch_size))]
+    result = stream(screen, batches, run_batches, shards_folder=tmp_path / name, rank=RANK)
+    accepted = result.finish(None)
+    return pd.read_parquet(tmp_path / name), accepted, result.filters
+
+
+def test_ray_tasks_give_what_the_local_executor_gives_and_retry_a_failed_batch(local_ray, tmp_path):
+    screen = job(predict_last=True)
+    expected = on_executor(tmp_path, "local", screen, LocalExecutor().map)
+    executor = RayExecutor()
+    flaky = FailsOnce(screen, tmp_path)
+    table, accepted, counts = on_executor(tmp_path, "ray", flaky, executor.map)
+    assert (tmp_path / "batch-1").exists() and (tmp_path / "batch-2").exists(), "both failures happened"
+    assert counts == expected[2]
+    assert_frame_equal(accepted, expected[1])
+    assert_frame_equal(table, expected[0])  # every row once: none lost, none twice
+    executor.close()
+    assert local_ray.is_initialized(), "a Ray the executor did not start is left running"
+
+
+@pytest.mark.slow
+def test_quick_recipe_on_ray_matches_the_local_executor(local_ray, tmp_path, data_dir):
+    from sc_toolkit import run_recipe
+
+    raw = tomllib.loads(RECIPE.read_text())
+    small = {"quick.n_samples": 600, "quick.rows": 500, "generator.params.epochs": 2, "run.batch_size": 150}
+    runs = {}
+    for executor in ("local", "ray"):
+        settings = small | {"run.executor": executor, "run.output_dir": str(tmp_path / executor)}
+        runs[executor] = run_recipe(raw, settings, quick=True)
+    local, ray = runs["local"], runs["ray"]
+    assert "as Ray tasks on the Ray cluster (2 CPUs)" in (ray.path / "run.log").read_text()
+    assert_frame_equal(ray.candidates, local.candidates)
+    assert_frame_equal(ray.all_candidates, local.all_candidates)
+    assert ray.metrics["generation"] == local.metrics["generation"]
+    assert len(local.all_candidates) == 600 and local.all_candidates["rejected_by"].nunique() > 1
+
+
+def test_a_recipe_asking_for_ray_without_ray_gets_one_line(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(UserError) as info:
+        executor_for(RunSection(name="x", executor="ray"))
+    error = info.value
+    assert "needs Ray, which is not installed" in str(error) and "\n" not in str(error)
+    assert 'pip install "sc-toolkit[ray]"' in error.hint and error.where == "run.executor"

@@ -31,6 +31,7 @@ from .evaluate import evaluate_run, write_evaluation
 from .predict import SavedPredictor, load_predictor, predict_materials
 from .report import write_report
 from .runner import RunResult, execute, start_run
+from .screening import ScreenedRun
 
 #: A recipe file, or the recipe itself as a mapping (the parsed TOML).
 Recipe = str | Path | Mapping[str, Any]
@@ -153,6 +154,23 @@ class Run:
         'cif' column); a row that cannot be read gets its reason in 'error' and missing predictions."""
         table = materials if isinstance(materials, pd.DataFrame) else pd.DataFrame({"formula": list(materials)})
         return predict_materials(self.run_dir, table, self.registry, list(predictors) if predictors else None)
+
+    def screen(self, candidates: str | Path | int, *, executor: str | None = None, batch_size: int | None = None,
+               seed: int = 0) -> ScreenedRun:
+        """Screen candidates as this run screened its own (its filters, predictors and ranking),
+        streaming, into ``<run>/screens/<name>-<time>/``: a CSV or Parquet file of formulas (any size),
+        or a number: that many fresh samples of the run's generator, drawn from ``seed``. ``executor``
+        'local' or 'ray' and ``batch_size`` default to the run's recipe."""
+        from .directory import RunDir
+        from .screening import file_candidates, generated_candidates, screen_with_run
+
+        size = batch_size or self.recipe.get("run", {}).get("batch_size", 50_000)
+        if isinstance(candidates, int):
+            source, name = generated_candidates(self.run_dir, self.registry, candidates, size, seed), "samples"
+        else:
+            source, name = file_candidates(Path(candidates), size), Path(candidates).stem
+        output = RunDir.create(self.path / "screens", name)
+        return screen_with_run(self.run_dir, source, self.registry, output, executor=executor, batch_size=size)
 
     def evaluate(self, n_samples: int = 100_000, *, save: bool = True, **options: Any) -> dict[str, Any]:
         """The generator papers' metrics on ``n_samples`` fresh samples of the run's generator

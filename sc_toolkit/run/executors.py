@@ -4,7 +4,9 @@ and ranking on either.
 
 * :class:`LocalExecutor` (``[run] executor = "local"``, the default): one batch after the other in
   this process; needs nothing beyond the toolkit.
-* :class:`RayExecutor` (``executor = "ray"``): each batch is a Ray task. The job (fitted filters,
+* :class:`RayExecutor` (``executor = "ray"``): each batch is a Ray task, on the cluster of
+  ``[run] ray_address`` or ``RAY_ADDRESS``, else on a local Ray started for the run (listening on
+  127.0.0.1 only) and stopped after it. The job (fitted filters,
   predictors, generator) is put in Ray's object store once and every task reads it from there; a few
   tasks per CPU are in flight at a time, so the driver holds a bounded number of results. A task whose
   worker raises or dies is retried by Ray (``max_retries``); only the driver counts and writes
@@ -24,6 +26,9 @@ from ..errors import SctkError, UserError
 MAX_RETRIES = 3
 #: Tasks in flight per CPU of the cluster.
 TASKS_PER_CPU = 2
+#: Ray's switch (read when ``ray`` is imported) that, set to "0", makes a single-machine Ray use the
+#: loopback address for its node, so that its servers listen on 127.0.0.1 and nowhere else.
+LOOPBACK_ONLY = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 
 
 def require_ray():
@@ -63,10 +68,12 @@ class RayExecutor:
     name = "ray"
 
     def __init__(self, address: str | None = None, workers: int | None = None, *, max_retries: int = MAX_RETRIES):
+        address = address or os.environ.get("RAY_ADDRESS") or None
+        if not address:  # read when Ray is imported: a local Ray then listens on 127.0.0.1 only
+            os.environ.setdefault(LOOPBACK_ONLY, "0")
         ray = require_ray()
         self._ray = ray
         self._started = False
-        address = address or os.environ.get("RAY_ADDRESS") or None
         if not ray.is_initialized():
             if address:
                 ray.init(address=address, log_to_driver=False)

@@ -184,6 +184,17 @@ def space_candidates(formulas: Iterator[str], batch_size: int) -> Candidates:
     return candidates
 
 
+def generated_candidates(run_dir: RunDir, registry, n_samples: int, batch_size: int, seed: int) -> Candidates:
+    """``n_samples`` fresh samples of the run's saved generator, in batches (the first drawn with ``seed``)."""
+    from .directory import GENERATOR
+
+    if not run_dir.has_component(f"{GENERATOR}/generator"):
+        raise UserError(f"{run_dir.path} holds no saved generator", hint="give a run whose recipe has a [generator]")
+    generated = TrainedGenerator(run_dir.load_component(f"{GENERATOR}/generator", "generator", registry),
+                                 run_dir.load_component(f"{GENERATOR}/encoder", "encoder", registry), None, None)
+    return Candidates(sample_batches(n_samples, batch_size, seed), generated=generated)
+
+
 @dataclass
 class ScreenedRun:
     """What screening a finished run's candidates produced: where, the counts, the ranking."""
@@ -212,7 +223,7 @@ def screen_with_run(run_dir: RunDir, candidates: Candidates, registry, output: R
     if training is None:
         raise UserError(f"{run_dir.path} has no {TRAINING}", hint="give a run directory of a finished `sctk run`")
     predictors = [load_predictor(run_dir, p.section.name, registry) for p in plan.candidate_predictors]
-    job = screening_job(plan, training, predictors, None)
+    job = screening_job(plan, training, predictors, None, candidates.generated)
     chosen = executor_for(settings_run, run)
     started = time.monotonic()
     try:

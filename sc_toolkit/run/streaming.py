@@ -198,7 +198,9 @@ class FirstOccurrence:
         if not len(rows):
             return
         result.stopped_at[rows] = self.position
-        result.table.loc[rows, "rejected_by"] = self.label
+        rejected_by = result.table["rejected_by"].to_numpy(copy=True)
+        rejected_by[rows] = self.label
+        result.table["rejected_by"] = rejected_by
         if self.clear_predictions:
             mask = np.zeros(len(result.table), dtype=bool)
             mask[rows] = True
@@ -409,6 +411,7 @@ def stream(job: BatchScreen, batches: Iterable[SampleBatch | TableBatch], run_ba
     ranking = RunningRanking(rank)
     alive = passed = 0
     for result in run_batches(job, batches):
+        result.stopped_at = np.array(result.stopped_at)  # writable (Ray hands back read-only arrays)
         for completion in across:
             completion.apply(result)
         counts.add(result.stopped_at)
