@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -334,6 +335,9 @@ def _build(raw: dict[str, Any], registry: Registry, *, quick: bool, source: str 
         raw = _with_quick(raw, v, overrides)
     _check_section_names(v, raw)
     run = v.section(raw.get("run", {}), "run", RunSection, "run") if "run" in raw else None
+    if run and run.executor == "ray" and find_spec("ray") is None:  # before any training
+        v.problem("run.executor", "executor 'ray' needs Ray, which is not installed",
+                  'install it with `pip install "sc-toolkit[ray]"`, or set run.executor = "local"')
     inherited = {"seed": run.seed, "random_state": run.seed, "device": run.device} if run else {}
     data, data_filters, data_columns = _data_section(v, raw, inherited)
     generator, generator_step, generator_encoder, generator_filters = _generator_section(v, raw, inherited)

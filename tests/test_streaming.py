@@ -9,6 +9,7 @@ import os
 import sys
 import tomllib
 import tracemalloc
+from importlib.util import find_spec
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -209,6 +210,18 @@ def test_quick_recipe_on_ray_matches_the_local_executor(local_ray, tmp_path, dat
 
 
 def test_a_recipe_asking_for_ray_without_ray_gets_one_line(monkeypatch):
+    import sc_toolkit.plan
+    from sc_toolkit.errors import RecipeError
+    from sc_toolkit.registry import default_registry
+
+    monkeypatch.setattr(sc_toolkit.plan, "find_spec", lambda name: None if name == "ray" else find_spec(name))
+    raw = tomllib.loads(RECIPE.read_text())
+    raw["run"]["executor"] = "ray"
+    with pytest.raises(RecipeError) as checked:  # at `sctk check`, before any training
+        sc_toolkit.plan.make_plan(raw, default_registry())
+    [problem] = [p for p in checked.value.problems if p.where == "run.executor"]
+    assert 'pip install "sc-toolkit[ray]"' in problem.hint
+
     monkeypatch.setitem(sys.modules, "ray", None)
     with pytest.raises(UserError) as info:
         executor_for(RunSection(name="x", executor="ray"))
