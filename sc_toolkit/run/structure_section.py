@@ -57,12 +57,15 @@ class Proposal:
     rejected: str = ""
 
 
-def compositions_to_place(plan: Plan, accepted: pd.DataFrame | None) -> pd.DataFrame:
+def compositions_to_place(plan: Plan, accepted: pd.DataFrame | None, run: RunLike | None = None) -> pd.DataFrame:
     """Formulas (column 'formula') and 'composition_rank' of the compositions that get structures:
-    the first ``top`` accepted candidates in their rank, or the rows of ``path`` in file order."""
+    the first ``top`` accepted candidates in their rank, or the rows of ``path`` in file order (a
+    row whose formula does not parse is logged with its reason and skipped)."""
     section = plan.structures.section
     if section.path:
-        table, _ = read_formula_csv(Path(section.path), where="structures.path")
+        table, rejected = read_formula_csv(Path(section.path), where="structures.path")
+        for row in rejected.itertuples():
+            log(run, f"structures.path: row {row.row} ({row.value!r}) skipped: {row.reason}")
         table = table[["formula"]]
     elif accepted is None or accepted.empty:
         table = pd.DataFrame({"formula": pd.Series([], dtype=str)})
@@ -193,7 +196,7 @@ def run_structures(plan: Plan, accepted: pd.DataFrame | None, datasets: Datasets
         run.log("structures loaded from a previous attempt of this run")
         return run_dir.read_table(RANKED_STRUCTURES)
     structures = plan.structures
-    places = compositions_to_place(plan, accepted)
+    places = compositions_to_place(plan, accepted, run)
     generator = _fitted_generator(structures, datasets, registry, run, metrics)
     relaxer = structures.relaxer.build() if structures.relaxer else None
     proposals = propose(generator, places, structures.section.k, relaxer=relaxer, seed=plan.run.seed, run=run)
