@@ -52,13 +52,22 @@ def noise_lattice(lattice: torch.Tensor, t: torch.Tensor, schedules: Schedules, 
     return a.sqrt() * lattice + (1 - a).sqrt() * noise
 
 
+#: Bound on each entry of the predicted clean (scaled) lattice while sampling: real cells sit near
+#: unit scale, and the clamp keeps an early, poorly predicted step from blowing the lattice up.
+LATTICE_CLIP = 5.0
+
+
 def lattice_step(lattice, eps, t: int, schedules: Schedules, noise) -> torch.Tensor:
-    """One DDPM ancestral step L_t -> L_{t-1} from the predicted noise ``eps``."""
+    """One DDPM ancestral step L_t -> L_{t-1} from the predicted noise ``eps``, through the
+    posterior q(L_{t-1} | L_t, L_0) at the predicted clean lattice L_0 (clamped to +-LATTICE_CLIP;
+    unclamped it is the usual eps form)."""
     alpha, alpha_bar, beta = schedules.alphas[t], schedules.alpha_bars[t], schedules.betas[t]
-    mean = (lattice - beta / (1 - alpha_bar).sqrt() * eps) / alpha.sqrt()
+    previous = schedules.alpha_bars[t - 1]
+    clean = ((lattice - (1 - alpha_bar).sqrt() * eps) / alpha_bar.sqrt()).clamp(-LATTICE_CLIP, LATTICE_CLIP)
+    mean = (previous.sqrt() * beta * clean + alpha.sqrt() * (1 - previous) * lattice) / (1 - alpha_bar)
     if t == 1:
         return mean
-    variance = beta * (1 - schedules.alpha_bars[t - 1]) / (1 - alpha_bar)
+    variance = beta * (1 - previous) / (1 - alpha_bar)
     return mean + variance.sqrt() * noise
 
 
