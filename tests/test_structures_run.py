@@ -5,8 +5,8 @@ occupancies kept, resume that does not redo the step) and `sctk structures`."""
 from __future__ import annotations
 
 import json
+import shutil
 import tomllib
-import types
 from pathlib import Path
 
 import numpy as np
@@ -136,8 +136,6 @@ def test_resume_does_not_redo_the_structure_step(quick_run, tmp_path):
     from sc_toolkit.run.api import resume_run
 
     copy = tmp_path / quick_run.name
-    import shutil
-
     shutil.copytree(quick_run, copy)
     manifest = json.loads((copy / "manifest.json").read_text())
     manifest.pop("finished")

@@ -13,7 +13,6 @@ import pickle
 import warnings
 from dataclasses import dataclass, field
 from io import StringIO
-from pathlib import Path
 from typing import Any
 
 import numpy as np
