@@ -211,6 +211,9 @@ def _moments_with_spread(table: pd.DataFrame) -> pd.DataFrame:
 def screen(
     run_dir: Path,
     input_file: Annotated[Path | None, typer.Option("--input", help="CSV or Parquet file with a 'formula' column, any size")] = None,
+    samples: Annotated[int | None, typer.Option("--samples", min=1, help="screen this many fresh samples of the run's "
+                                                "generator instead of --input")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="seed of the first batch of --samples")] = 0,
     elements: Annotated[str | None, typer.Option("--elements", help="screen every composition of these elements "
                                                  "(comma-separated) instead of --input")] = None,
     max_amount: Annotated[int, typer.Option("--max-amount", help="largest integer amount of an element (--elements)")] = 6,
@@ -220,20 +223,24 @@ def screen(
     batch_size: Annotated[int | None, typer.Option("--batch-size", help="candidates per batch (default: the run's recipe)")] = None,
 ) -> None:
     """Screen candidates with a finished run's filters, predictors and ranking, streaming: a file of
-    formulas or an enumerated composition space, of any size. Writes RUN_DIR/screens/<name>-<time>/."""
+    formulas, an enumerated composition space or fresh samples of its generator, of any size. Writes
+    RUN_DIR/screens/<name>-<time>/."""
     from .run.api import open_run
     from .run.directory import RunDir
-    from .run.screening import file_candidates, screen_with_run, space_candidates
+    from .run.screening import file_candidates, generated_candidates, screen_with_run, space_candidates
     from .run.space import check_space, space_formulas, space_size
 
-    if (input_file is None) == (elements is None):
-        raise UserError("give either --input FILE or --elements", hint="e.g. --input candidates.csv, or --elements Y,Ba,Cu,O")
+    if sum(x is not None for x in (input_file, elements, samples)) != 1:
+        raise UserError("give one of --input FILE, --elements or --samples",
+                        hint="e.g. --input candidates.csv, --elements Y,Ba,Cu,O or --samples 1000000")
     if executor not in (None, "local", "ray"):
         raise UserError(f"--executor {executor}: unknown executor", hint="use 'local' or 'ray'")
     opened = open_run(run_dir, registry=_registry())
     size = batch_size or opened.recipe.get("run", {}).get("batch_size", 50_000)
     if input_file is not None:
         candidates, name = file_candidates(input_file, size), input_file.stem
+    elif samples is not None:
+        candidates, name = generated_candidates(opened.run_dir, opened.registry, samples, size, seed), "samples"
     else:
         symbols = [e.strip() for e in elements.split(",") if e.strip()]
         top = check_space(symbols, max_amount, min_elements, max_elements)

@@ -117,3 +117,30 @@ by = "tc_pred"
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["predictors"]["tc"]["from_run"] == str(tc_run)
     assert metrics["screening"]["candidates"] == 4
+
+
+@pytest.mark.slow
+def test_sctk_screen_streams_a_file_or_a_composition_space_through_a_finished_run(tc_run, tmp_path):
+    formulas = ["YBa2Cu3O7", "MgB2", "not a formula", "Nb3Sn", "YBa2Cu3O7"] * 30
+    pd.DataFrame({"formula": formulas, "note": range(len(formulas))}).to_parquet(tmp_path / "in.parquet")
+    pd.DataFrame({"formula": formulas}).to_csv(tmp_path / "in.csv", index=False)
+    outputs = {}
+    for name in ("in.parquet", "in.csv"):
+        result = sctk("screen", tc_run, "--input", tmp_path / name, "--batch-size", 7)
+        outputs[name] = Path(result.stdout.split("screened into:")[1].split()[0])
+        assert "screened 120" in result.stdout
+    screened = {name: pd.read_parquet(path / "candidates.parquet") for name, path in outputs.items()}
+    assert len(screened["in.parquet"]) == 120 and list(screened["in.parquet"]["note"][:3]) == [0, 1, 3]
+    pd.testing.assert_series_equal(screened["in.parquet"]["tc_pred"], screened["in.csv"]["tc_pred"])
+    rejected = pd.read_csv(outputs["in.csv"] / "rejected_candidates.csv")
+    assert list(rejected["row"]) == list(range(2, 150, 5)) and (rejected["value"] == "not a formula").all()
+    metrics = json.loads((outputs["in.csv"] / "metrics.json").read_text())
+    assert metrics["screening"]["candidates"] == 120 and metrics["executor"] == "local"
+
+    space = sctk("screen", tc_run, "--elements", "Mg,B,Nb", "--max-amount", "3", "--min-elements", "2")
+    assert "at most 54 compositions" in space.stderr
+    [output] = [p for p in (tc_run / "screens").iterdir() if p.name.startswith("space-MgBNb")]
+    table = pd.read_parquet(output / "candidates.parquet")
+    assert len(table) == table["composition_key"].nunique() == 46 and "Mg1B2" in set(table["formula"])
+    bad = sctk("screen", tc_run, "--elements", "Mg,Xx", check=False)
+    assert bad.returncode == 2 and "Xx is not a list of element symbols" in bad.stderr
