@@ -54,7 +54,8 @@ def cells() -> dict[str, Structure]:
 
 
 def timing(relaxer: CHGNetRelaxer, repeats: int) -> None:
-    print("| cell | atoms | wall s per structure (mean, min-max) | CPU s per structure | steps (mean) | CPU s per step | accepted |")
+    print("| cell | atoms | wall s per structure (mean, min-max) | CPU s per structure | steps (mean) | CPU s per step "
+          "| accepted |")
     print("|---|---|---|---|---|---|---|")
     for label, structure in cells().items():
         seconds, cpu, steps, accepted = [], [], [], 0
@@ -66,7 +67,8 @@ def timing(relaxer: CHGNetRelaxer, repeats: int) -> None:
             steps.append(outcome.steps)
             accepted += outcome.ok
         print(f"| {label} | {len(structure)} | {np.mean(seconds):.1f} ({min(seconds):.1f}-{max(seconds):.1f}) | "
-              f"{np.mean(cpu):.1f} | {np.mean(steps):.0f} | {sum(cpu) / max(sum(steps), 1):.2f} | {accepted}/{repeats} |")
+              f"{np.mean(cpu):.1f} | {np.mean(steps):.0f} | {sum(cpu) / max(sum(steps), 1):.2f} | "
+              f"{accepted}/{repeats} |")
 
 
 def formation(relaxer: CHGNetRelaxer) -> None:

@@ -143,7 +143,8 @@ class SavedPredictor:
             out[HULL_COLUMN] = extras.hull.e_above_hull(_compositions_of(materials), out[f"{name}_pred"])
         if self.has_moments:
             moments = self.model.predict_moments(X)
-            out |= {f"{name}_{m}{s}": moments[f"{m}{s}"].to_numpy(dtype=float) for m in MOMENT_COLUMNS for s in ("", "_std")}
+            out |= {f"{name}_{m}{s}": moments[f"{m}{s}"].to_numpy(dtype=float)
+                    for m in MOMENT_COLUMNS for s in ("", "_std")}
         return out
 
     def _clip(self, values: np.ndarray) -> np.ndarray:

@@ -64,7 +64,8 @@ def stability_table(relaxations, relaxer, hull=None):
     known = (table["formula"] != "").to_numpy()
     if hull is not None and known.any():
         e_form = table.loc[known, "e_form_chgnet"].to_numpy(dtype=float)
-        table.loc[known, "e_hull_chgnet"] = hull.e_above_hull(as_compositions(table.loc[known, "formula"].tolist()), e_form)
+        compositions = as_compositions(table.loc[known, "formula"].tolist())
+        table.loc[known, "e_hull_chgnet"] = hull.e_above_hull(compositions, e_form)
     return table
 
 

@@ -110,7 +110,7 @@ class CHGNetRelaxer(Relaxer):
             ordered = True
         closest = _closest_distance(structure, p.min_distance)
         if closest < p.min_distance:
-            return Relaxation(rejected=f"atoms {closest:.2f} A apart before relaxation (min_distance {p.min_distance} A)")
+            return Relaxation(rejected=f"atoms {closest:.2f} A apart before relaxation {_min_distance_note(p)}")
         try:
             relaxed, energy, steps, converged = self._run(structure)
         except Exception as error:  # CHGNet and ASE raise many types; the reason is the outcome
@@ -119,7 +119,8 @@ class CHGNetRelaxer(Relaxer):
             return Relaxation(steps=steps, rejected=f"not converged to fmax {p.fmax} eV/A in {p.max_steps} steps")
         closest = _closest_distance(relaxed, p.min_distance)
         if closest < p.min_distance:
-            return Relaxation(steps=steps, rejected=f"atoms {closest:.2f} A apart after relaxation (min_distance {p.min_distance} A)")
+            reason = f"atoms {closest:.2f} A apart after relaxation {_min_distance_note(p)}"
+            return Relaxation(steps=steps, rejected=reason)
         if ordered:
             relaxed.properties["ordered_from_disordered"] = True
         return Relaxation(structure=relaxed, energy_per_atom=energy, steps=steps)
@@ -200,6 +201,11 @@ def _species_problem(structure) -> str:
     return ""
 
 
+def _min_distance_note(params: CHGNetParams) -> str:
+    """The min_distance setting, as rejection reasons name it."""
+    return f"(min_distance {params.min_distance} A)"
+
+
 def _closest_distance(structure, within: float) -> float:
     """Smallest distance (A) between two atoms, periodic images of one atom included; inf when no
     two are closer than ``within``."""
@@ -219,7 +225,7 @@ def _ordered_representative(structure, max_atoms: int):
         if np.allclose(scaled, np.round(scaled), atol=OCCUPANCY_TOL * n):
             break
     else:
-        return None, f"partial occupancies need a supercell of more than {max_atoms} atoms to be ordered (max_ordered_atoms)"
+        return None, f"ordering the partial occupancies needs more than max_ordered_atoms = {max_atoms} atoms"
     try:
         ordered = OrderDisorderedStructureTransformation(no_oxi_states=True).apply_transformation(structure * (n, 1, 1))
     except Exception as error:  # pymatgen raises several types for structures it cannot enumerate
