@@ -36,7 +36,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
-from sc_toolkit import Params, Relaxation, Relaxer, log, progress, resolve_device
+from sc_toolkit import Params, Relaxation, Relaxer, resolve_device
 
 #: CHGNet's atom embedding covers atomic numbers 1-94.
 MAX_ATOMIC_NUMBER = 94
@@ -83,16 +83,9 @@ class CHGNetRelaxer(Relaxer):
                 "device": resolve_device(self.params.device)}  # fmt: skip
 
     def relax(self, structures, *, run=None) -> list[Relaxation]:
-        """One :class:`~sc_toolkit.Relaxation` per structure (see the module docstring); with a run,
-        a progress bar and one log line with the counts."""
-        outcomes = []
-        with progress(run, f"relaxing with {self.name}", total=len(structures)) as bar:
-            for structure in structures:
-                outcomes.append(self.relax_one(structure))
-                bar.advance()
-        accepted = sum(o.ok for o in outcomes)
-        log(run, f"{self.name}: {accepted} of {len(outcomes)} structures relaxed, {len(outcomes) - accepted} rejected")
-        return outcomes
+        """One :class:`~sc_toolkit.Relaxation` per structure (see the module docstring). Progress is
+        the caller's to show: the ``[structures]`` step calls this once per composition."""
+        return [self.relax_one(structure) for structure in structures]
 
     def relax_one(self, structure) -> Relaxation:
         """Relax one pymatgen ``Structure``; never raises for a structure it cannot relax."""
