@@ -11,9 +11,9 @@ reason, instead of relaxed when
 - it has partial occupancies and ``disordered="reject"`` (an interatomic potential needs one atom
   per site). With ``disordered="order"`` the smallest supercell along a that makes every occupancy
   whole (at most ``max_ordered_atoms`` atoms) is ordered by pymatgen's
-  ``OrderDisorderedStructureTransformation`` with all charges set to 0 (``no_oxi_states``), which keeps the first
-  ordering it enumerates: an ordered representative, not the lowest-energy ordering. The relaxed
-  structure then carries ``properties["ordered_from_disordered"] = True``;
+  ``OrderDisorderedStructureTransformation`` with all charges set to 0 (``no_oxi_states``), which
+  keeps the first ordering it enumerates: an ordered representative, not the lowest-energy
+  ordering. The relaxed structure then carries ``properties["ordered_from_disordered"] = True``;
 - the largest force (and, with ``relax_cell``, stress times volume through ASE's
   ``FrechetCellFilter``) is still above ``fmax`` after ``max_steps`` FIRE steps;
 - CHGNet or ASE raises (the exception's type and message are the reason; an atom with no neighbour
