@@ -24,7 +24,7 @@ call would, and every executor draws the same samples for the same seed and batc
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -234,8 +234,6 @@ class CandidateShards:
     :func:`pandas.read_parquet`), one per batch; every shard takes the first one's schema."""
 
     def __init__(self, folder: Path):
-        import pyarrow.parquet  # noqa: F401  (pandas' Parquet engine, imported once here)
-
         if folder.exists():  # left by an interrupted attempt of this run
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
