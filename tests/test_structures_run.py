@@ -74,7 +74,7 @@ def test_structures_need_compositions():
 def test_structure_predictors_do_not_score_compositions():
     plan = make_plan(recipe(), default_registry())
     assert [p.section.name for p in plan.candidate_predictors] == ["tc"]
-    assert plan.structures.rank_by == "a2f_pred"
+    assert plan.structures.rank_by == "tc_sodnet_pred"
     assert any(line.split(". ", 1)[1].startswith("relax     chgnet") for line in plan.describe())
 
 
@@ -115,7 +115,7 @@ def test_cifs_read_back_to_the_table_formulas_and_scores(quick_run):
         scores = load_predictor(RunDir(quick_run), name, default_registry()).predict(again)
         assert np.allclose(scores[f"{name}_pred"], ranked[f"{name}_pred"], rtol=1e-4)
     assert {"a2f_lambda", "a2f_omega_log", "energy_per_atom", "space_group"} <= set(ranked.columns)
-    assert ranked["a2f_pred"].is_monotonic_decreasing and ranked["relaxed"].all()
+    assert ranked["tc_sodnet_pred"].is_monotonic_decreasing and ranked["relaxed"].all()
     report = (quick_run / "report.html").read_text()
     assert '<section id="structures">' in report and report.count("<svg") >= min(len(ranked), 6)
 
