@@ -75,6 +75,12 @@ class RunSection(_Strict):
     seed: int = Field(0, description="seed given to every component that takes one")
     device: str = Field("auto", description="'auto' (GPU when present), 'cpu' or 'cuda[:n]'")
     output_dir: str = Field("runs", description="where run directories are created")
+    executor: Literal["local", "ray"] = Field("local", description="where candidate batches are screened: "
+                                              "'local' (this process) or 'ray' (Ray tasks; needs sc-toolkit[ray])")
+    ray_address: str | None = Field(None, description="Ray cluster to join (default: RAY_ADDRESS, else a local "
+                                    "Ray started for the run)")
+    workers: int | None = Field(None, gt=0, description="CPUs of the local Ray started for the run (default: all)")
+    batch_size: int = Field(50_000, gt=0, description="candidates screened per batch (bounds the memory)")
 
 
 class DataSection(_Strict):
@@ -156,6 +162,8 @@ class RankSection(_Strict):
                                             "candidates per set of elements, best first")
     min_distance: float | None = Field(None, gt=0.0, description="skip a candidate whose atomic fractions lie "
                                        "within this L1 distance of a better-ranked kept one")
+    keep: int | None = Field(None, gt=0, description="rank at most this many candidates (default: every accepted "
+                             "one); bounds the ranking's memory when screening millions")
 
 
 class StructuresSection(_Strict):

@@ -27,11 +27,11 @@ from .context import RunContext, base_manifest, device_used
 from .data_section import Datasets, training_table
 from .directory import INVOCATION, METRICS, RECIPE, RESOLVED, RunDir
 from .evaluate import EvaluationInputs, evaluate_generator, scoring_predictor, smact_filter_of, supercon_of
-from .generator_section import TrainedGenerator, sample_candidates, trained_generator
+from .generator_section import TrainedGenerator, trained_generator
 from .predict import SavedPredictor
 from .predictor_section import fitted_predictor
 from .report import write_report
-from .screening import load_candidates, rank, screen
+from .screening import Candidates, load_candidates, rank, sampled_candidates, screen
 from .structure_section import run_structures
 
 
@@ -88,14 +88,12 @@ class Runner:
     def execute(self) -> RunResult:
         training = self.data()
         self.predictors(training)
-        candidates = accepted = generated = None
+        candidates = accepted = generated = None  # the whole candidate table stays on disk (Run.all_candidates)
         if self.plan.generator_step:
             generated = self.generator(training)
-            candidates = self.sample(generated)
+            accepted = self.screening(self.sample(generated), training)
         elif self.plan.candidates:
-            candidates = self.candidates()
-        if candidates is not None:
-            accepted = self.screening(candidates, training)
+            accepted = self.screening(self.candidates(), training)
         if self.plan.evaluate and generated is not None:
             self.step("evaluate", lambda: self.evaluate(generated))
         structures = self.structures(accepted) if self.plan.structures else None
@@ -147,22 +145,23 @@ class Runner:
     def generator(self, training: pd.DataFrame) -> TrainedGenerator:
         return self.step("train generator", lambda: trained_generator(self.plan, training, self.registry, self.run))
 
-    def sample(self, generated: TrainedGenerator) -> pd.DataFrame:
-        return self.step("sample", lambda: sample_candidates(self.plan, generated, self.run, self.metrics))
+    def sample(self, generated: TrainedGenerator) -> Candidates:
+        return sampled_candidates(self.plan, generated, self.metrics)  # drawn batch by batch while screening
 
-    def candidates(self) -> pd.DataFrame:
-        return self.step("load candidates",
-                         lambda: load_candidates(self.plan.candidates, self.datasets, self.run_dir, self.metrics))
+    def candidates(self) -> Candidates:
+        return self.step("load candidates", lambda: load_candidates(self.plan.candidates, self.datasets,
+                                                                    self.plan.run.batch_size, self.metrics))
 
     # -- [[filters]] and [rank] -------------------------------------------------------------------
 
-    def screening(self, candidates: pd.DataFrame, training: pd.DataFrame) -> pd.DataFrame:
-        """Filter and predict the candidates in place, then rank the accepted ones; both tables are
-        written to the run."""
+    def screening(self, candidates: Candidates, training: pd.DataFrame) -> pd.DataFrame:
+        """Sample (or read), filter and predict the candidates batch by batch, then rank the accepted
+        ones; both tables are written to the run."""
         counts = self.metrics["generation" if self.plan.generator_step else "screening"]
         predictors = [self.fitted[p.section.name] for p in self.plan.candidate_predictors]
-        self.step("filter and predict", lambda: screen(candidates, training, self.plan, predictors, self.run, counts))
-        return self.step("rank", lambda: rank(candidates, self.plan, self.run_dir, counts))
+        screened = self.step("filter and predict",
+                             lambda: screen(candidates, training, self.plan, predictors, self.run, counts))
+        return self.step("rank", lambda: rank(screened, self.plan, self.run_dir, counts))
 
     # -- [structures] -----------------------------------------------------------------------------
 
