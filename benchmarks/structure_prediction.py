@@ -168,7 +168,8 @@ def match_rates(
         matched = [d for i, d in zip(first, rms) if i is not None and i < n]
         out["match_rate"][n] = len(matched) / len(rows)
         out["rmse"][n] = sum(matched) / len(matched) if matched else float("nan")
-    out.update(no_structure=empty, only_disordered=disordered, generated=generated, generate_s=generate_s, match_s=match_s, first_match=first)
+    out.update(no_structure=empty, only_disordered=disordered, generated=generated)
+    out.update(generate_s=generate_s, match_s=match_s, first_match=first)
     return out
 
 

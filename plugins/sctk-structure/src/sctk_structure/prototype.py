@@ -120,8 +120,9 @@ class Prototype(StructureGenerator):
         matcher = StructureMatcher()
         kept: list[tuple[tuple, object]] = []
         for candidate in ranked:
-            prototype = self.templates_[candidate.template].prototype(self.params.symprec)
-            structure = place(self.templates_[candidate.template], candidate.hosts, candidate.assignment, candidate.fill)
+            template = self.templates_[candidate.template]
+            prototype = template.prototype(self.params.symprec)
+            structure = place(template, candidate.hosts, candidate.assignment, candidate.fill)
             if not any(p == prototype and matcher.fit(s, structure) for p, s in kept):
                 kept.append((prototype, structure))
                 if len(kept) == k:
