@@ -3,6 +3,7 @@ scaling, the formula as written in accepted.csv (no rounding between the filter 
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import tomllib
@@ -12,8 +13,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import sc_toolkit
-
 RECIPES = Path(__file__).parents[1] / "recipes"
 RECIPE_TABLES = {path.name: tomllib.loads(path.read_text(encoding="utf-8")) for path in sorted(RECIPES.glob("*.toml"))}
 #: Every shipped recipe that samples a generator and screens its samples with smact-valid.
@@ -21,9 +20,6 @@ GENERATOR_RECIPES = [
     name for name, recipe in RECIPE_TABLES.items()
     if "generator" in recipe and any(f.get("use") == "smact-valid" for f in recipe.get("filters", []))
 ]
-#: A tiny slice of each recipe's --quick run: the same steps on 300 rows, at most 10 epochs, 500
-#: samples, no embedding.
-OVERRIDES = {"quick.rows": 300, "quick.n_samples": 500}
 
 
 def exact_integer_formula(formula: str) -> str:
@@ -43,18 +39,13 @@ def test_every_generator_recipe_is_checked():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", GENERATOR_RECIPES)
-def test_accepted_formulas_pass_smact_as_written(name, tmp_path, data_dir):
+def test_accepted_formulas_pass_smact_as_written(name, shipped_quick_run):
     smact_validity = pytest.importorskip("smact.screening").smact_validity
-    recipe = RECIPE_TABLES[name]
-    quick_epochs = recipe.get("quick", {}).get("set", {}).get("generator.params.epochs", 10)
-    overrides = {**OVERRIDES, "generator.params.epochs": min(quick_epochs, 10), "run.output_dir": str(tmp_path)}
-    if "evaluate" in recipe:
-        overrides["evaluate.embedding"] = "none"
-    run = sc_toolkit.run_recipe(RECIPES / name, overrides, quick=True)
-    screened = run.metrics["generation"]["filters"]["smact-valid"]
+    run_dir = shipped_quick_run(name)  # the recipe's --quick run, shared with test_cli
+    screened = json.loads((run_dir / "metrics.json").read_text())["generation"]["filters"]["smact-valid"]
     assert screened["in"] > 0
-    accepted = pd.read_csv(run.path / "accepted.csv", keep_default_na=False)
-    written = pd.read_parquet(run.path / "candidates.parquet")
+    accepted = pd.read_csv(run_dir / "accepted.csv", keep_default_na=False)
+    written = pd.read_parquet(run_dir / "candidates.parquet")
     assert len(accepted) <= screened["kept"]  # [rank] may skip crowded candidates
     assert sorted(accepted["formula"]) == sorted(written.loc[written["rejected_by"] == "", "formula"])
     failed = [f for f in accepted["formula"] if not smact_validity(exact_integer_formula(f))]
