@@ -162,9 +162,14 @@ def predict(
     predictor: Annotated[list[str] | None, typer.Option("--predictor", help="only these saved predictors")] = None,
 ) -> None:
     """Predict Tc, its std and class probabilities with the predictors saved in a run (alpha2F
-    predictors also give lambda and omega_log, each with its ensemble std)."""
+    predictors also give lambda and omega_log, each with its ensemble std). RUN_DIR may also name a
+    model shipped with the package: supercon-tc (Tc with its interval, P(Tc > 10 K), P(superconductor))."""
+    from .pretrained import pretrained_path
     from .run.api import open_run
     from .run.predict import read_inputs
+
+    if not run_dir.exists() and pretrained_path(str(run_dir)) is not None:
+        run_dir = pretrained_path(str(run_dir))
 
     if output is not None:
         if output.is_dir():
