@@ -18,7 +18,7 @@ versions and settings.
     SCTK_DATA_DIR=... uv run python benchmarks/gpu_suite.py              # on the GPU machine
     SCTK_DATA_DIR=... uv run python benchmarks/gpu_suite.py --tiny       # any CPU, about a minute
 
-``--tiny`` keeps every step but shrinks it (200 rows, 2 epochs, each generator recipe's --quick
+``--tiny`` keeps every step but shrinks it (100 rows, 2 epochs, each generator recipe's --quick
 network, tiny crystal networks on 8 structures, the main job's --quick slice on 300 rows), to check
 the suite itself.
 """
@@ -51,7 +51,7 @@ GENERATOR_RECIPES = ["cuprate_gan.toml", "cuprate_wgan_fractions.toml", "cuprate
 CRYSTAL_RECIPES = ["sodnet_supercon3d.toml", "alpha2f_jarvis.toml"]
 #: Sizes of a full suite and of --tiny.
 FULL = {"rows": None, "generator_epochs": 5, "crystal_rows": None, "crystal_epochs": 3, "tiny": False}
-TINY = {"rows": 200, "generator_epochs": 2, "crystal_rows": 8, "crystal_epochs": 2, "tiny": True}
+TINY = {"rows": 100, "generator_epochs": 2, "crystal_rows": 8, "crystal_epochs": 2, "tiny": True}
 TINY_NETWORK = {"layers": 1, "scalars": 8, "vectors": 2, "tensors": 1, "heads": 1, "radial_hidden": 8}
 
 

@@ -19,7 +19,7 @@ def test_tiny_suite_prints_and_saves_every_row(data_dir, tmp_path, capsys):
     rows = {(r["component"], r["bf16"]): r for r in saved["rows"]}
     for recipe in suite.GENERATOR_RECIPES:
         for bf16 in (False, True):
-            [row] = [r for (c, b), r in rows.items() if recipe in c and b is bf16]
+            [row] = [r for (c, b), r in rows.items() if f"({recipe})" in c and b is bf16]
             assert row["throughput"] > 0 and row["epochs"] == suite.TINY["generator_epochs"]
     for name in ("sodnet", "alpha2f-ensemble"):
         [row] = [r for (c, _), r in rows.items() if c.startswith(name + " ")]
