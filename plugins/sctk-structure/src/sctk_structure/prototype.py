@@ -114,7 +114,9 @@ class Prototype(StructureGenerator):
     def _distinct(self, ranked: list[_Candidate], k: int) -> list:
         """The first ``k`` structures of ``ranked`` that pymatgen's StructureMatcher (default
         tolerances) finds distinct from the ones before them of the same prototype (equivalent
-        Wyckoff orbits, such as 4a and 4b of rock salt, get different placement keys)."""
+        Wyckoff orbits, such as 4a and 4b of rock salt, get different placement keys). Each
+        structure's ``properties['template']`` names the known structure it was placed on: its
+        reduced formula and space group number, e.g. 'MgB2 (191)'."""
         from pymatgen.analysis.structure_matcher import StructureMatcher
 
         matcher = StructureMatcher()
@@ -123,6 +125,7 @@ class Prototype(StructureGenerator):
             template = self.templates_[candidate.template]
             prototype = template.prototype(self.params.symprec)
             structure = place(template, candidate.hosts, candidate.assignment, candidate.fill)
+            structure.properties["template"] = f"{template.structure.composition.reduced_formula} ({prototype[0]})"
             if not any(p == prototype and matcher.fit(s, structure) for p, s in kept):
                 kept.append((prototype, structure))
                 if len(kept) == k:
