@@ -14,7 +14,7 @@ unguided (same seeds), judged by a one-member ``sodnet`` (``sctk_crystal``) trai
 training split, never by the guide itself; mean judged Tc over the structurally valid samples
 (all interatomic distances > 0.5 A, volume 5-100 A^3 per atom).
 
-    nice -n 10 .venv/bin/python benchmarks/structure_diffusion.py train --model /tmp/diffcsp --epochs 200
+    nice -n 10 .venv/bin/python benchmarks/structure_diffusion.py train --model /tmp/diffcsp --epochs 150
     nice -n 10 .venv/bin/python benchmarks/structure_diffusion.py match --model /tmp/diffcsp --out match.json
     nice -n 10 .venv/bin/python benchmarks/structure_diffusion.py judge --model /tmp/diffcsp --judge-epochs 20
     nice -n 10 .venv/bin/python benchmarks/structure_diffusion.py steer --model /tmp/diffcsp --out steer.json
@@ -255,7 +255,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p_train = sub.add_parser("train", help="train diffcsp (and its Tc guide) on the training split")
-    p_train.add_argument("--epochs", type=int, default=200)
+    p_train.add_argument("--epochs", type=int, default=150)
     p_train.add_argument("--params", default="{}", help="diffcsp parameters as JSON (over the CPU defaults)")
     p_match = sub.add_parser("match", help="match rate on the test compositions")
     p_match.add_argument("--k", type=int, default=10)
