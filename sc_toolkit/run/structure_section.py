@@ -6,12 +6,19 @@ structures for candidate compositions, relaxed and scored.
    that do not parse counted in the metrics) and saved in the run; it proposes up to ``k``
    structures per composition, most plausible first (``rank_in_composition``). A composition it
    cannot place gets one row saying so.
-3. The relaxer relaxes each structure; a rejected relaxation keeps its reason in ``rejected`` and
-   the proposed structure in its CIF, and is neither scored nor ranked.
-4. Each structure is written as a CIF (``structures/<structure_id>.cif``, occupancies kept), and the
+3. The relaxer relaxes each structure. A structure with partial occupancies that the relaxer
+   turns down for them (an interatomic potential needs one atom per site) is kept as proposed:
+   ``relaxed`` is False, ``relax_note`` says why, and it is scored and ranked on its unrelaxed CIF
+   (the structure predictors read occupancies). Any other rejected relaxation (atoms too close, not
+   converged, ...) keeps its reason in ``rejected`` and the proposed structure in its CIF, and is
+   neither scored nor ranked.
+4. A relaxer with a ``stability(relaxations, hull)`` method (CHGNet's) gives each relaxed structure
+   ``e_form_chgnet`` and ``e_hull_chgnet`` (eV/atom; the latter against the reference hull of the
+   run's first predictor that has one, else NaN) and ``stability_note`` (why a figure is missing).
+5. Each structure is written as a CIF (``structures/<structure_id>.cif``, occupancies kept), and the
    structure predictors score the text of that very CIF: every figure on a row belongs to the
    structure in its file. An alpha2F predictor adds ``<name>_lambda`` and ``<name>_omega_log`` (K).
-5. The table of every structure and the ranked structures are written to the run (see
+6. The table of every structure and the ranked structures are written to the run (see
    :class:`~sc_toolkit.run.directory.RunDir`); a resumed run whose table is written does not redo it.
 """
 
@@ -25,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ..chem import Compositions
-from ..components import Relaxer, StructureGenerator
+from ..components import Relaxation, Relaxer, StructureGenerator
 from ..errors import UserError
 from ..plan import Plan
 from ..runtime import RunLike, log, progress
@@ -39,6 +46,15 @@ from .tables import read_formula_csv
 NO_STRUCTURE = "no structure proposed"
 #: ``rejected`` of a structure whose relaxation failed, before the relaxer's reason.
 RELAX_REJECTED = "relaxation: "
+#: How a relaxer's reason starts when it turns a structure down for its partial occupancies only
+#: (CHGNet's with ``disordered="reject"``): such a structure is scored on its unrelaxed CIF.
+PARTIAL_OCCUPANCIES = "partial occupancies"
+#: ``relax_note`` of a structure scored on its unrelaxed CIF, before the relaxer's reason.
+UNRELAXED = "scored unrelaxed: "
+#: ``stability_note`` of a structure without a relaxed energy.
+NOT_RELAXED = "not relaxed"
+#: The stability columns a relaxer's ``stability`` method gives.
+STABILITY = ("e_form_chgnet", "e_hull_chgnet", "stability_note")
 
 
 @dataclass
@@ -54,7 +70,9 @@ class Proposal:
     energy_per_atom: float = float("nan")
     relax_steps: int = 0
     relaxed: bool = False
+    relax_note: str = ""
     rejected: str = ""
+    stability: dict[str, Any] | None = None
 
 
 def compositions_to_place(plan: Plan, accepted: pd.DataFrame | None, run: RunLike | None = None) -> pd.DataFrame:
@@ -97,9 +115,10 @@ def fit_structure_generator(generator: StructureGenerator, catalog: CatalogStruc
 
 
 def propose(generator: StructureGenerator, places: pd.DataFrame, k: int, *, relaxer: Relaxer | None = None,
-            seed: int = 0, run: RunLike | None = None) -> list[Proposal]:
+            hull=None, seed: int = 0, run: RunLike | None = None) -> list[Proposal]:
     """Up to ``k`` structures for each formula of ``places`` (columns formula, composition_rank),
-    relaxed by ``relaxer`` when given; one row for a composition that gets none."""
+    relaxed by ``relaxer`` when given (with their stability against ``hull`` when the relaxer has a
+    ``stability`` method); one row for a composition that gets none."""
     formulas = places["formula"].tolist()
     proposals: list[Proposal] = []
     generated = generator.generate(Compositions.from_formulas(formulas), k=k, random_state=seed, run=run) \
@@ -111,6 +130,8 @@ def propose(generator: StructureGenerator, places: pd.DataFrame, k: int, *, rela
             proposals.append(Proposal(formula, int(rank), j + 1, source_of(structure, generator.name), structure))
     if relaxer is not None:
         relax(proposals, relaxer, run=run)
+        if hasattr(relaxer, "stability"):
+            add_stability(proposals, relaxer, hull, run=run)
     return proposals
 
 
@@ -126,15 +147,35 @@ def relax(proposals: list[Proposal], relaxer: Relaxer, *, run: RunLike | None = 
                 p.relax_steps = outcome.steps
                 if outcome.ok:
                     p.structure, p.energy_per_atom, p.relaxed = outcome.structure, outcome.energy_per_atom, True
+                elif not p.structure.is_ordered and outcome.rejected.startswith(PARTIAL_OCCUPANCIES):
+                    p.relax_note = UNRELAXED + outcome.rejected
                 else:
                     p.rejected = RELAX_REJECTED + outcome.rejected
             task.advance(len(group))
 
 
+def add_stability(proposals: list[Proposal], relaxer: Relaxer, hull=None, *, run: RunLike | None = None) -> None:
+    """Each proposal's :data:`STABILITY` columns from ``relaxer.stability`` (relaxed structures; the
+    others get NaN and :data:`NOT_RELAXED`)."""
+    relaxed = [p for p in proposals if p.relaxed]
+    for p in proposals:
+        p.stability = {"e_form_chgnet": np.nan, "e_hull_chgnet": np.nan, "stability_note": NOT_RELAXED}
+    if not relaxed:
+        return
+    against = "the run's reference hull" if hull is not None else "no hull (formation energies only)"
+    log(run, f"structures: stability of {len(relaxed)} relaxed structures ({relaxer.name}), against {against}")
+    outcomes = [Relaxation(structure=p.structure, energy_per_atom=p.energy_per_atom, steps=p.relax_steps)
+                for p in relaxed]
+    table = relaxer.stability(outcomes, hull)
+    for p, row in zip(relaxed, table[list(STABILITY)].to_dict("records"), strict=True):
+        p.stability = row
+
+
 def structure_table(proposals: list[Proposal]) -> pd.DataFrame:
     """One row per proposal: formula, composition_rank, structure_id, rank_in_composition, source,
     space_group, n_sites, volume_per_atom, ordered, relaxed, energy_per_atom, relax_steps,
-    rejected, and 'cif' (the CIF text of the structure, '' for none)."""
+    relax_note, rejected, the :data:`STABILITY` columns when the relaxer gave them, and 'cif' (the
+    CIF text of the structure, '' for none)."""
     rows = []
     for p in proposals:
         reduced = Compositions.from_formulas([p.formula]).reduced_formulas()[0]
@@ -144,11 +185,13 @@ def structure_table(proposals: list[Proposal]) -> pd.DataFrame:
         if p.structure is not None:
             row |= describe(p.structure)
         row |= {"relaxed": p.relaxed, "energy_per_atom": p.energy_per_atom, "relax_steps": p.relax_steps,
-                "rejected": p.rejected, "cif": to_cif(p.structure) if p.structure is not None else ""}
+                "relax_note": p.relax_note, "rejected": p.rejected} | (p.stability or {})
+        row["cif"] = to_cif(p.structure) if p.structure is not None else ""
         rows.append(row)
+    stability = list(STABILITY) if any(p.stability for p in proposals) else []
     columns = ["formula", "reduced_formula", "composition_rank", "structure_id", "rank_in_composition", "source",
                "space_group", "n_sites", "volume_per_atom", "ordered", "relaxed", "energy_per_atom", "relax_steps",
-               "rejected", "cif"]
+               "relax_note", "rejected", *stability, "cif"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -199,7 +242,9 @@ def run_structures(plan: Plan, accepted: pd.DataFrame | None, datasets: Datasets
     places = compositions_to_place(plan, accepted, run)
     generator = _fitted_generator(structures, datasets, registry, run, metrics)
     relaxer = structures.relaxer.build() if structures.relaxer else None
-    proposals = propose(generator, places, structures.section.k, relaxer=relaxer, seed=plan.run.seed, run=run)
+    hull = next((p.extras.hull for p in predictors.values() if p.extras.hull is not None), None)
+    proposals = propose(generator, places, structures.section.k, relaxer=relaxer, hull=hull, seed=plan.run.seed,
+                        run=run)
     table = structure_table(proposals)
     write_cifs(table, run_dir.file(STRUCTURES_DIR))
     score(table, [predictors[name] for name in structures.predictors], run=run)
@@ -207,14 +252,15 @@ def run_structures(plan: Plan, accepted: pd.DataFrame | None, datasets: Datasets
     counts = metrics.setdefault("structures", {})
     counts |= {"compositions": len(places), "structures": int((table["cif"] != "").sum()),
                "no_structure": int((table["rejected"] == NO_STRUCTURE).sum()),
-               "relaxed": int(table["relaxed"].sum()), "ranked": len(ranked),
+               "relaxed": int(table["relaxed"].sum()), "scored_unrelaxed": int((table["relax_note"] != "").sum()),
+               "ranked": len(ranked),
                "rejected": table.loc[table["rejected"] != "", "rejected"].value_counts().to_dict()}
     run.manifest["provenance"]["structures"] = {"generator": generator.provenance(),
                                                 "relaxer": relaxer.provenance() if relaxer else None}
     run_dir.write_table(RANKED_STRUCTURES, ranked.drop(columns="cif"))
     run_dir.write_table(STRUCTURES, table.drop(columns="cif"))  # written last: the step's mark of completion
     run.log(f"structures: {counts['structures']} for {len(places)} compositions, {counts['relaxed']} relaxed, "
-            f"{len(ranked)} ranked")
+            f"{counts['scored_unrelaxed']} scored unrelaxed (partial occupancies), {len(ranked)} ranked")
     return ranked.drop(columns="cif")
 
 
