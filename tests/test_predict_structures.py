@@ -1,4 +1,5 @@
-"""`sctk predict --cif` scores user structures with a structure model saved in a run."""
+"""`sctk predict --cif` scores user structures with a structure model saved in a run; formulas given
+to a run that also has structure models are scored by its composition models."""
 
 import subprocess
 import sys
@@ -24,6 +25,8 @@ def structure_run(tmp_path_factory, data_dir) -> Path:
     raw = tomllib.loads((ROOT / "recipes" / "alpha2f_jarvis.toml").read_text())
     raw["run"]["output_dir"] = str(tmp_path_factory.mktemp("runs"))
     raw["quick"]["rows"] = 40
+    raw["predictors"].append({"name": "tc_composition", "use": "lightgbm", "target": "tc",  # a formula's Tc
+                              "encoder": {"use": "magpie"}, "params": {"n_estimators": 20, "n_models": 1}})
     registry = default_registry()
     plan = make_plan(raw, registry, quick=True)
     directory = start_run(plan, "")
@@ -75,3 +78,14 @@ def test_alpha2f_predictions_carry_the_moments_their_tc_comes_from(structure_run
     code, shown, err = sctk_here("predict", structure_run, *cifs)
     assert code == 0, err
     assert all(name in shown for name in ("lambda", "omega_log", "tc_pred")), shown
+
+
+def test_formulas_get_the_composition_predictors_of_a_run_with_structure_predictors(structure_run, sctk_here,
+                                                                                   tmp_path):
+    code, _, err = sctk_here("predict", structure_run, "NbN", "MgB2", "--output", tmp_path / "out.csv")
+    assert code == 0, err
+    table = pd.read_csv(tmp_path / "out.csv")
+    assert list(table["formula"]) == ["NbN", "MgB2"] and table["tc_composition_pred"].notna().all()
+    assert "tc_pred" not in table.columns  # the structure model is left out: no structure to read
+    code, _, err = sctk_here("predict", structure_run, "NbN", "--predictor", "tc")
+    assert code == 2 and "predictor 'tc' reads crystal structures" in err and "--cif" in err

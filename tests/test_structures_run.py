@@ -92,13 +92,10 @@ def test_the_candidates_csv_replaces_the_generated_compositions(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def quick_run(tmp_path_factory, data_dir) -> Path:
-    """One quick run of the recipe (real VAE, filters, prototype, chgnet, sodnet and alpha2F): 2
-    generated compositions, 1 structure each; about a minute on 2 cores."""
-    import sc_toolkit
-
-    output = tmp_path_factory.mktemp("runs")
-    return sc_toolkit.run_recipe(RECIPE, {"run.output_dir": str(output)}, quick=True).path
+def quick_run(shipped_quick_run) -> Path:
+    """The recipe's quick run (real VAE, filters, prototype, chgnet, sodnet and alpha2F: 2 generated
+    compositions, 1 structure each; about a minute on 2 cores), shared with test_written_formulas."""
+    return shipped_quick_run(RECIPE.name)
 
 
 def composition_of(structure) -> dict[str, float]:

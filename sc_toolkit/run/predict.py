@@ -221,6 +221,13 @@ def load_predictor(run_dir: RunDir, name: str, registry: Registry) -> SavedPredi
                           _load_extras(run_dir, where))
 
 
+def predictor_reads(run_dir: RunDir, name: str, registry: Registry) -> str:
+    """'composition' or 'structure': what the predictor ``name`` saved in ``run_dir`` reads (its
+    encoder's ``consumes``), without loading its model."""
+    header = run_dir.component_header(f"{PREDICTORS}/{name}/encoder")
+    return registry.get("encoder", header["name"]).consumes
+
+
 def predictor_task(run_dir: RunDir, name: str) -> str:
     """'classification' or 'regression': the task of the predictor ``name`` saved in ``run_dir``."""
     return run_dir.component_header(f"{PREDICTORS}/{name}/predictor")["params"].get("task", "regression")
@@ -267,7 +274,12 @@ def predict_materials(run_dir: RunDir, table: pd.DataFrame, registry: Registry,
                       names: list[str] | None = None) -> pd.DataFrame:
     """``table`` with each saved predictor's output columns and an 'error' column: rows whose
     formula (or CIF) cannot be read get the reason there and missing predictions; the rest are predicted.
-    Class labels come as nullable integers (``Int64``), the other outputs as floats."""
+    Class labels come as nullable integers (``Int64``), the other outputs as floats.
+
+    Without ``names``, a table of formulas only (no 'cif' column) is predicted by the run's
+    composition predictors, its structure predictors left out; a table with CIFs by all of them
+    (composition predictors read the CIF's formula). A structure predictor named in ``names`` for a
+    table without CIFs, or a run with structure predictors only, is a UserError asking for CIFs."""
     available = run_dir.predictor_names()
     if not available:
         raise UserError(f"{run_dir.path} holds no saved predictor",
@@ -282,11 +294,18 @@ def predict_materials(run_dir: RunDir, table: pd.DataFrame, registry: Registry,
         errors[unreadable.to_numpy()] = table.loc[unreadable, "cif"].to_numpy()
     table["error"] = errors
     ok = (table["error"] == "").to_numpy()
+    chosen = names or available
+    if "cif" not in table.columns:
+        reads_structures = [n for n in chosen if predictor_reads(run_dir, n, registry) == "structure"]
+        if names and reads_structures:
+            raise UserError(f"predictor '{reads_structures[0]}' reads crystal structures", hint="give --cif files")
+        chosen = [n for n in chosen if n not in reads_structures]
+        if not chosen:
+            raise UserError(f"every predictor of {run_dir.path} reads crystal structures",
+                            hint="give --cif files")
     loaded = []
-    for name in names or available:
+    for name in chosen:
         predictor = load_predictor(run_dir, name, registry)
-        if predictor.encoder.consumes == "structure" and "cif" not in table.columns:
-            raise UserError(f"predictor '{name}' reads crystal structures", hint="give --cif files")
         predictor.predict_into(table, ok)
         loaded.append(predictor)
     add_derived_columns(table, loaded)
