@@ -13,6 +13,13 @@ For users: ``run_recipe`` runs a recipe and returns a :class:`Run` (candidates, 
 
 from __future__ import annotations
 
+import os
+
+# Idle OpenMP threads (LightGBM, XGBoost, torch) sleep instead of spinning, which otherwise starves
+# the other threads on a small or shared machine. The OpenMP runtime reads this once, when the first
+# library using it loads, so it is set here, before any plugin imports one (a value the user set wins).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 from typing import TYPE_CHECKING, Any
 
 from .chem import (
