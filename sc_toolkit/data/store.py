@@ -25,6 +25,7 @@ from pathlib import Path
 from ..errors import DataError, did_you_mean
 from .catalog import DATASETS
 from .dataset import DataFile, Dataset, LoadedTable
+from .table_cache import load_with_cache
 
 ENV_DATA_DIR = "SCTK_DATA_DIR"
 ENV_CACHE_DIR = "SCTK_CACHE_DIR"
@@ -242,7 +243,9 @@ def load(dataset: Dataset | str, *, allow_modified: bool = False, registry=None)
     of the files whose sha256 is not the catalog's; empty unless ``allow_modified``).
 
     The table is kept in memory for the rest of the process (keyed by dataset, folder and the
-    files' sizes and modification times); each call returns a copy that the caller may change.
+    files' sizes and modification times), and on disk for later processes in
+    ``$SCTK_CACHE_DIR/tables/`` (keyed by the files' sha256 and the loader's code; see
+    :mod:`sc_toolkit.data.table_cache`); each call returns a copy that the caller may change.
     ``registry`` resolves a name as in :func:`resolve`.
     """
     dataset = resolve(dataset, registry)
@@ -266,7 +269,7 @@ def load(dataset: Dataset | str, *, allow_modified: bool = False, registry=None)
     stats = [(folder / f.name).stat() for f in dataset.files]
     key = (dataset.name, str(folder), tuple((s.st_size, s.st_mtime_ns) for s in stats))
     if key not in _loaded:
-        _loaded[key] = dataset.loader(folder)
+        _loaded[key] = load_with_cache(dataset, folder, hashes, cache_dir())
     result = _loaded[key]
     return LoadedTable(
         result.table.copy(),
