@@ -116,7 +116,7 @@ class Prototype(StructureGenerator):
         tolerances) finds distinct from the ones before them of the same prototype (equivalent
         Wyckoff orbits, such as 4a and 4b of rock salt, get different placement keys). Each
         structure's ``properties['template']`` names the known structure it was placed on: its
-        reduced formula and space group number, e.g. 'MgB2 (191)'."""
+        reduced formula (amounts to 3 decimals) and space group number, e.g. 'MgB2 (191)'."""
         from pymatgen.analysis.structure_matcher import StructureMatcher
 
         matcher = StructureMatcher()
@@ -125,7 +125,7 @@ class Prototype(StructureGenerator):
             template = self.templates_[candidate.template]
             prototype = template.prototype(self.params.symprec)
             structure = place(template, candidate.hosts, candidate.assignment, candidate.fill)
-            structure.properties["template"] = f"{template.structure.composition.reduced_formula} ({prototype[0]})"
+            structure.properties["template"] = f"{_formula(template.structure.composition)} ({prototype[0]})"
             if not any(p == prototype and matcher.fit(s, structure) for p, s in kept):
                 kept.append((prototype, structure))
                 if len(kept) == k:
@@ -225,3 +225,10 @@ class Prototype(StructureGenerator):
         path = directory / TEMPLATES_FILE
         if path.exists():
             self._index([as_template(Structure.from_dict(d)) for d in json.loads(path.read_text())])
+
+
+def _formula(composition) -> str:
+    """The reduced formula of a (possibly partly occupied) composition, amounts to 3 decimals."""
+    reduced, _ = composition.get_reduced_composition_and_factor()
+    amounts = reduced.get_el_amt_dict().items()
+    return "".join(f"{el}{'' if round(n, 3) == 1 else f'{round(n, 3):g}'}" for el, n in amounts)
