@@ -65,8 +65,10 @@ class SmactValid(sc_toolkit.Filter):
     include_alloys, oxidation_states_set=...)`` with SMACT's other options at their defaults. It is
     computed once per distinct integer formula, without SMACT's enumeration of the oxidation-state
     combinations (whose count is the product of the elements' state counts): first charge
-    neutrality alone, then per electronegativity cut, the charge totals reachable by each half of
-    the elements are met in the middle. The cost does not grow with the size of the integers.
+    neutrality alone, then per electronegativity cut, by the cheaper of two exact searches: the
+    charge totals reachable by each half of the elements met in the middle (for few elements, whose
+    cost does not grow with the size of the integers), or every reachable total as one bit of an
+    integer (for many elements, whose cost does not grow with the number of combinations).
     """
 
     name: ClassVar[str] = "smact-valid"
@@ -190,6 +192,31 @@ def integer_counts(amounts: np.ndarray, max_decimals: int = 6, max_count: int = 
     return counts, code
 
 
+#: Time to make one total in a Python set over the time to shift and OR one 64-bit word of an
+#: integer (measured: about 330 ns against 7 ns), for :func:`_can_be_neutral`'s choice.
+_SET_COST_PER_WORD = 50
+
+
+def _can_be_neutral(counts: list[int], states: list[tuple[int, ...]]) -> bool:
+    """Whether sum(counts[i] * o_i) == 0 for some o_i in states[i], by the cheaper of two exact
+    searches: :func:`_met_in_the_middle` (work bounded by the products of state counts: cheap for
+    few elements, whatever their counts) or :func:`_zero_reachable` (work bounded by the span of the
+    totals: cheap for many elements with small counts)."""
+    sizes = np.cumprod([len(s) for s in states])
+    split = int(np.argmin(np.maximum(sizes, sizes[-1] / sizes))) + 1
+    totals_made = float(sizes[:split].sum() + (sizes[split:] / sizes[split - 1]).sum())
+    span = sum(n * (max(s) - min(s)) for n, s in zip(counts, states))
+    if totals_made * _SET_COST_PER_WORD <= sum(map(len, states)) * (span / 64 + 1):
+        return _met_in_the_middle(counts, states, split)
+    return _zero_reachable(counts, states)
+
+
+def _met_in_the_middle(counts: list[int], states: list[tuple[int, ...]], split: int) -> bool:
+    """Whether some total of the first ``split`` elements is the negated total of some choice for the rest."""
+    left = _sums(counts[:split], states[:split])
+    return any(-t in left for t in _sums(counts[split:], states[split:]))
+
+
 def _sums(counts: list[int], states: list[tuple[int, ...]]) -> set[int]:
     """Every charge total sum(counts[i] * o_i) with o_i in states[i]."""
     totals = {0}
@@ -198,14 +225,16 @@ def _sums(counts: list[int], states: list[tuple[int, ...]]) -> set[int]:
     return totals
 
 
-def _can_be_neutral(counts: list[int], states: list[tuple[int, ...]]) -> bool:
-    """Whether sum(counts[i] * o_i) == 0 for some o_i in states[i]: the totals of the first elements
-    met with the negated totals of the rest, split where the products of state counts balance."""
-    sizes = np.cumprod([len(s) for s in states])
-    split = int(np.argmin(np.maximum(sizes, sizes[-1] / sizes))) + 1
-    left = _sums(counts[:split], states[:split])
-    right = _sums(counts[split:], states[split:])
-    return any(-t in left for t in right)
+def _zero_reachable(counts: list[int], states: list[tuple[int, ...]]) -> bool:
+    """Whether 0 is among the totals, reachable totals t held as bits t - low of one integer."""
+    reachable, low = 1, 0
+    for n, s in zip(counts, states):
+        lowest = min(s)
+        shifted = 0
+        for o in s:
+            shifted |= reachable << (n * (o - lowest))
+        reachable, low = shifted, low + n * lowest
+    return low <= 0 and bool((reachable >> -low) & 1)
 
 
 @dataclass(frozen=True)
