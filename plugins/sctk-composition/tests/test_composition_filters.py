@@ -259,3 +259,16 @@ def test_both_neutrality_searches_agree_on_real_formulas(supercon_slice):
     assert len(answers) > 2000 and sum(k >= 8 for *_, k in answers) > 300
     assert any(a for a, *_ in answers) and not all(a for a, *_ in answers)
     assert [a for a, *_ in answers] == [b for _, b, _ in answers]
+
+
+def test_many_element_formulas_are_judged_without_enumerating_combinations():
+    """45 elements (as an under-trained generator writes): about 4**45 combinations, judged at once."""
+    from sctk_composition.smact_valid import _can_be_neutral, _oxidation_data, _zero_reachable
+
+    states_of = _oxidation_data("default").states
+    columns = [c for c in range(86) if len(states_of[c]) >= 2][:45]
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        n = [int(x) for x in rng.integers(1, 4000, len(columns))]
+        states = [states_of[c] for c in columns]
+        assert _can_be_neutral(n, states) == _zero_reachable(n, states)

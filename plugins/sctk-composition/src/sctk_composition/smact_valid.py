@@ -202,7 +202,7 @@ def _can_be_neutral(counts: list[int], states: list[tuple[int, ...]]) -> bool:
     searches: :func:`_met_in_the_middle` (work bounded by the products of state counts: cheap for
     few elements, whatever their counts) or :func:`_zero_reachable` (work bounded by the span of the
     totals: cheap for many elements with small counts)."""
-    sizes = np.cumprod([len(s) for s in states])
+    sizes = np.cumprod([float(len(s)) for s in states])  # float: 4**96 does not fit an int64
     split = int(np.argmin(np.maximum(sizes, sizes[-1] / sizes))) + 1
     totals_made = float(sizes[:split].sum() + (sizes[split:] / sizes[split - 1]).sum())
     span = sum(n * (max(s) - min(s)) for n, s in zip(counts, states))
