@@ -97,7 +97,9 @@ def _read(entry: Path) -> LoadedTable | None:
     """The stored table, or None when there is none or its files do not match their sha256."""
     try:
         expected = json.loads((entry / _CHECKSUMS).read_text())
-        if any(_file_sha256(entry / f"{part}.parquet") != expected.get(part) for part in _PARTS):
+        if not isinstance(expected, dict) or any(
+            _file_sha256(entry / f"{part}.parquet") != expected.get(part) for part in _PARTS
+        ):
             return None
         table, rejected = (pd.read_parquet(entry / f"{part}.parquet") for part in _PARTS)
     except (OSError, ValueError, ImportError):
