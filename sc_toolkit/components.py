@@ -271,12 +271,15 @@ class StructureGenerator(Component):
 @dataclass(frozen=True)
 class Relaxation:
     """Outcome of relaxing one structure: the relaxed structure and its energy per atom (eV), or
-    ``rejected`` saying why there is none (atoms too close, not converged, disordered input, ...)."""
+    ``rejected`` saying why there is none (atoms too close, not converged, disordered input, ...).
+    ``disordered`` is True when the only reason is the input's partial occupancies (the structure
+    itself is sound; the runner then scores it unrelaxed and says so)."""
 
     structure: Any = None
     energy_per_atom: float = float("nan")
     steps: int = 0
     rejected: str = ""
+    disordered: bool = False
 
     @property
     def ok(self) -> bool:

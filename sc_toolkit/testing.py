@@ -204,4 +204,5 @@ def check_relaxer(relaxer: Relaxer, structures) -> list[Relaxation]:
             assert np.isfinite(outcome.energy_per_atom), "an accepted relaxation needs a finite energy"
         else:
             assert outcome.rejected.strip(), "a rejected relaxation needs a reason"
+            assert not (outcome.disordered and before.is_ordered), "disordered=True for an ordered structure"
     return outcomes

@@ -46,9 +46,6 @@ from .tables import read_formula_csv
 NO_STRUCTURE = "no structure proposed"
 #: ``rejected`` of a structure whose relaxation failed, before the relaxer's reason.
 RELAX_REJECTED = "relaxation: "
-#: How a relaxer's reason starts when it turns a structure down for its partial occupancies only
-#: (CHGNet's with ``disordered="reject"``): such a structure is scored on its unrelaxed CIF.
-PARTIAL_OCCUPANCIES = "partial occupancies"
 #: ``relax_note`` of a structure scored on its unrelaxed CIF, before the relaxer's reason.
 UNRELAXED = "scored unrelaxed: "
 #: ``stability_note`` of a structure without a relaxed energy.
@@ -147,7 +144,7 @@ def relax(proposals: list[Proposal], relaxer: Relaxer, *, run: RunLike | None = 
                 p.relax_steps = outcome.steps
                 if outcome.ok:
                     p.structure, p.energy_per_atom, p.relaxed = outcome.structure, outcome.energy_per_atom, True
-                elif not p.structure.is_ordered and outcome.rejected.startswith(PARTIAL_OCCUPANCIES):
+                elif outcome.disordered and not p.structure.is_ordered:
                     p.relax_note = UNRELAXED + outcome.rejected
                 else:
                     p.rejected = RELAX_REJECTED + outcome.rejected

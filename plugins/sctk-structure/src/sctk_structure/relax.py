@@ -96,7 +96,10 @@ class CHGNetRelaxer(Relaxer):
         ordered = False
         if not structure.is_ordered:
             if p.disordered == "reject":
-                return Relaxation(rejected="partial occupancies (disordered='order' relaxes an ordered representative)")
+                return Relaxation(
+                    rejected="partial occupancies (disordered='order' relaxes an ordered representative)",
+                    disordered=True,
+                )
             structure, problem = _ordered_representative(structure, p.max_ordered_atoms)
             if problem:
                 return Relaxation(rejected=problem)
