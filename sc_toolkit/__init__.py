@@ -49,7 +49,7 @@ from .components import (
 from .errors import DataError, FormulaError, SctkError, StepError, UserError, did_you_mean
 from .hookspecs import hookimpl
 from .metrics import group_holdout, regression_metrics, roc_auc
-from .runtime import RunLike, log, progress, resolve_device
+from .runtime import RunLike, log, progress, read_checkpoint, resolve_device, write_checkpoint
 
 if TYPE_CHECKING:
     from .run.api import Run
@@ -124,6 +124,7 @@ __all__ = [
     "open_run",
     "parse_formula",
     "progress",
+    "read_checkpoint",
     "reduced_formula",
     "reference_phases",
     "regression_metrics",
@@ -131,4 +132,5 @@ __all__ = [
     "roc_auc",
     "run_recipe",
     "superconductor_class",
+    "write_checkpoint",
 ]

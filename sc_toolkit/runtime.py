@@ -11,6 +11,8 @@ A component receives ``run=None`` when used from Python, or the runner's
 
 from __future__ import annotations
 
+import os
+import pickle
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -109,3 +111,35 @@ def resolve_device(device: str) -> str:
         return device
     torch = sys.modules.get("torch")
     return "cuda" if torch is not None and torch.cuda.is_available() else "cpu"
+
+
+def read_checkpoint(path: Path, fingerprint: str, epochs: int, run, name: str) -> dict | None:
+    """The torch checkpoint at ``path`` (loaded with ``weights_only=True``) when its ``fingerprint``
+    (data, parameters, device) is this training's and its ``epoch`` is not past ``epochs``; otherwise
+    None, with a log line saying why (``name`` is the component writing it)."""
+    import torch
+
+    if not path.is_file():
+        return None
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as error:
+        log(run, f"{name}: ignoring unreadable checkpoint {path} ({error}); training from scratch")
+        return None
+    if saved.get("fingerprint") != fingerprint:
+        log(run, f"{name}: ignoring checkpoint {path}: made with other data, parameters, starting weights or device")
+        return None
+    if saved["epoch"] > epochs:
+        log(run, f"{name}: ignoring checkpoint {path}: it is at epoch {saved['epoch']}, past epochs={epochs}")
+        return None
+    return saved
+
+
+def write_checkpoint(path: Path, state: dict) -> None:
+    """Write ``state`` to a temporary file beside ``path``, then rename it over ``path``."""
+    import torch
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    torch.save(state, temporary)
+    os.replace(temporary, path)

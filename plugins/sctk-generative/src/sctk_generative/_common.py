@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
-import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -25,7 +23,7 @@ import numpy as np
 from pydantic import Field
 
 from sc_toolkit import Generator, Params, StepError, UserError
-from sc_toolkit import log, resolve_device
+from sc_toolkit import log, read_checkpoint, resolve_device, write_checkpoint
 
 CHECKPOINT_FILE = "checkpoint.pt"
 #: Rows generated per forward pass when sampling.
@@ -116,38 +114,6 @@ def as_float_rows(X, name: str) -> np.ndarray:
     if not np.isfinite(X).all():
         raise UserError("X holds NaN or infinite values", hint="drop or impute those rows before training")
     return X
-
-
-# ----------------------------------------------------------------------------------- checkpoints
-
-def read_checkpoint(path: Path, fingerprint: str, epochs: int, run, name: str) -> dict | None:
-    """The checkpoint at ``path`` when it belongs to this training and is not past ``epochs``."""
-    import torch
-
-    if not path.is_file():
-        return None
-    try:
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as error:
-        log(run, f"{name}: ignoring unreadable checkpoint {path} ({error}); training from scratch")
-        return None
-    if saved.get("fingerprint") != fingerprint:
-        log(run, f"{name}: ignoring checkpoint {path}: made with other data, parameters, starting weights or device")
-        return None
-    if saved["epoch"] > epochs:
-        log(run, f"{name}: ignoring checkpoint {path}: it is at epoch {saved['epoch']}, past epochs={epochs}")
-        return None
-    return saved
-
-
-def write_checkpoint(path: Path, state: dict) -> None:
-    """Write ``state`` to a temporary file beside ``path``, then rename it over ``path``."""
-    import torch
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    torch.save(state, temporary)
-    os.replace(temporary, path)
 
 
 def state_digest(modules: dict[str, Any]) -> str:

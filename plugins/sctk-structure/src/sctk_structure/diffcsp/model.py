@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 from pydantic import Field
 
-from sc_toolkit import Params, StepError, StructureGenerator, UserError, as_compositions, log, progress, resolve_device
+from sc_toolkit import (
+    Params,
+    StepError,
+    StructureGenerator,
+    UserError,
+    as_compositions,
+    log,
+    progress,
+    read_checkpoint,
+    resolve_device,
+    write_checkpoint,
+)
 
 STATE_FILE = "diffcsp.pt"
 CHECKPOINT_FILE = "checkpoint.pt"
@@ -156,7 +166,7 @@ class DiffCSP(StructureGenerator):
         history, start = [], 0
         if run is not None and p.checkpoint_every > 0:
             checkpoint = Path(run.checkpoint_dir(self.name)) / CHECKPOINT_FILE
-            saved = _read_checkpoint(checkpoint, fingerprint, p.epochs, run)
+            saved = read_checkpoint(checkpoint, fingerprint, p.epochs, run, "diffcsp")
             if saved is not None:
                 for name, net in nets.items():
                     net.load_state_dict(saved["nets"][name])
@@ -187,7 +197,7 @@ class DiffCSP(StructureGenerator):
                 bar.advance(**row)
                 done = epoch + 1
                 if checkpoint is not None and (done % p.checkpoint_every == 0 or done == p.epochs):
-                    _write_checkpoint(checkpoint, {
+                    write_checkpoint(checkpoint, {
                         "fingerprint": fingerprint, "epoch": done, "history": history,
                         "nets": {name: net.state_dict() for name, net in nets.items()},
                         "optimizers": {name: opt.state_dict() for name, opt in optimizers.items()},
@@ -416,28 +426,3 @@ class _Crystals:
                                 self.lattices[rows], counts)  # fmt: skip
         batch.targets = None if self.targets is None else self.targets[rows]
         return batch
-
-
-def _read_checkpoint(path: Path, fingerprint: str, epochs: int, run) -> dict | None:
-    import torch
-
-    if not path.is_file():
-        return None
-    try:
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, EOFError) as error:
-        log(run, f"diffcsp: ignoring unreadable checkpoint {path} ({error}); training from scratch")
-        return None
-    if saved.get("fingerprint") != fingerprint or saved["epoch"] > epochs:
-        log(run, f"diffcsp: ignoring checkpoint {path}: other data, parameters or device, or past epochs={epochs}")
-        return None
-    return saved
-
-
-def _write_checkpoint(path: Path, state: dict) -> None:
-    import torch
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    torch.save(state, temporary)
-    os.replace(temporary, path)
