@@ -39,7 +39,6 @@ from .recipe import (
 from .registry import ComponentEntry, Registry
 from .run.directory import GENERATOR, PREDICTORS, RunDir
 from .run.predict import IN_DOMAIN_COLUMN, expected_column, output_columns
-from .run.structures import moment_columns
 from .run.tables import read_user_csv
 
 #: Columns of the structures table that no predictor adds (see :mod:`sc_toolkit.run.structure_section`).
@@ -83,7 +82,8 @@ class PredictorPlan:
         """Every column this predictor adds to a candidate table, its derived columns included."""
         s = self.section
         columns = output_columns(s.name, self.task, self.step.entry.cls.supports_std, interval=s.interval is not None,
-                                 domain=s.domain, hull=bool(s.hull))
+                                 domain=s.domain, hull=bool(s.hull),
+                                 moments=self.task == "regression" and hasattr(self.step.entry.cls, "predict_moments"))
         return columns + ([expected_column(s.name)] if s.expected else []) + ([IN_DOMAIN_COLUMN] if s.domain else [])
 
 
@@ -579,7 +579,7 @@ def _structures_section(v: _Validator, raw: dict[str, Any], inherited: dict[str,
     if len(set(section.predictors)) < len(section.predictors):
         v.problem("structures.predictors", "a predictor is named twice", "name each predictor once")
     scorers = [by_name[n] for n in section.predictors if n in by_name]
-    outputs = {c for p in scorers for c in p.outputs() + moment_columns(p.section.name, p.step.entry.cls)}
+    outputs = {c for p in scorers for c in p.outputs()}
     outputs |= STRUCTURE_COLUMNS
     if section.rank_by is not None and section.rank_by not in outputs:
         v.problem("structures.rank_by", f"cannot rank structures by '{section.rank_by}': no step provides that column",

@@ -39,7 +39,7 @@ from ..runtime import RunLike, log, progress
 from .data_section import Datasets
 from .directory import RANKED_STRUCTURES, STRUCTURE_GENERATOR, STRUCTURES, STRUCTURES_DIR, RunDir
 from .predict import SavedPredictor
-from .structures import MOMENTS, CatalogStructures, catalog_structures, describe, moment_columns, source_of, to_cif
+from .structures import CatalogStructures, catalog_structures, describe, source_of, to_cif
 from .tables import read_formula_csv
 
 #: ``rejected`` of a composition the generator proposed no structure for.
@@ -194,21 +194,12 @@ def structure_table(proposals: list[Proposal]) -> pd.DataFrame:
 
 def score(table: pd.DataFrame, predictors: list[SavedPredictor], *, run: RunLike | None = None) -> None:
     """Add each predictor's columns for the rows with a structure and no rejection, computed on
-    their 'cif' text; an alpha2F predictor (one with ``predict_moments``) adds '<name>_lambda' and
-    '<name>_omega_log' of its ensemble-mean spectrum."""
+    their 'cif' text; an alpha2F predictor (one with ``predict_moments``) also adds '<name>_lambda' and
+    '<name>_omega_log' with their ensemble spreads."""
     alive = ((table["rejected"] == "") & (table["cif"] != "")).to_numpy()
     for predictor in predictors:
         log(run, f"structures: scoring {int(alive.sum())} with {predictor.name}")
         predictor.predict_into(table, alive)
-        missing = {c: m for c, m in zip(moment_columns(predictor.name, type(predictor.model)), MOMENTS)
-                   if c not in table.columns}
-        for column in missing:
-            table[column] = np.nan
-        if missing and alive.any():
-            X = predictor.encoder.encode(table.loc[alive].reset_index(drop=True))
-            values = predictor.model.predict_moments(X)
-            for column, moment in missing.items():
-                table.loc[alive, column] = values[moment].to_numpy()
 
 
 def ranked_structures(table: pd.DataFrame, by: str | None, descending: bool) -> pd.DataFrame:

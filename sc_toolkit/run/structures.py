@@ -20,16 +20,6 @@ import pandas as pd
 
 from ..data import cache_dir
 
-#: What a predictor with ``predict_moments`` (alpha2F) adds per structure, as '<name>_<moment>'.
-MOMENTS = ("lambda", "omega_log")
-
-
-def moment_columns(name: str, predictor_cls) -> list[str]:
-    """The columns of the spectral moments the predictor ``name`` adds to a structure table (none
-    for a predictor without ``predict_moments``)."""
-    return [f"{name}_{m}" for m in MOMENTS] if hasattr(predictor_cls, "predict_moments") else []
-
-
 #: Folder of the user cache holding the parsed structures of each dataset (by its files' sha256).
 CACHE_FOLDER = "structures"
 
