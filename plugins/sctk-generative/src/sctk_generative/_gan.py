@@ -16,10 +16,11 @@ def critic_step(generator, critic, optimizer, real, onehot, noise, rng, gp_weigh
     mix = torch.rand(batch, *([1] * (real.dim() - 1)), generator=rng, device=real.device)
     between = (mix * real + (1 - mix) * fake).requires_grad_(True)
     with autocast:
-        scores = critic(torch.cat([real, fake, between]), None if onehot is None else onehot.repeat(3, 1)).float()
-    (grad,) = torch.autograd.grad(scores[2 * batch :].sum(), between, create_graph=True)
+        scores = critic(torch.cat([real, fake]), None if onehot is None else onehot.repeat(2, 1)).float()
+        mixed = critic(between, onehot).float()
+    (grad,) = torch.autograd.grad(mixed.sum(), between, create_graph=True)
     penalty = ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
-    distance = scores[:batch].mean() - scores[batch : 2 * batch].mean()
+    distance = scores[:batch].mean() - scores[batch:].mean()
     loss = -distance + gp_weight * penalty
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
