@@ -25,6 +25,8 @@ from pydantic import Field
 from sc_toolkit import Generator, Params, StepError, UserError
 from sc_toolkit import log, read_checkpoint, resolve_device, write_checkpoint
 
+from ._distributed import ALONE, Shard, data_parallel, launched
+
 CHECKPOINT_FILE = "checkpoint.pt"
 #: Rows generated per forward pass when sampling.
 SAMPLE_BATCH = 16_384
@@ -35,7 +37,7 @@ CHECKPOINT_FORMAT = 2
 # --------------------------------------------------------------------------------- shared params
 
 class TorchParams(Params):
-    """Parameters every torch generator shares: device, mixed precision, checkpoints, seed."""
+    """Parameters every torch generator shares: device, mixed precision, checkpoints, seed, processes."""
 
     device: str = Field("auto", description="torch device: 'auto' (CUDA when usable), 'cpu', 'cuda', 'cuda:1', ...")
     amp: bool = Field(True, description="bfloat16 autocast on CUDA (no effect on CPU)")
@@ -43,6 +45,10 @@ class TorchParams(Params):
         25, ge=0, description="write a resumable checkpoint every this many epochs when run by a run (0 = never)"
     )
     seed: int | None = Field(None, description="training seed (None: the run's seed, or 0 without a run)")
+    processes: int = Field(
+        1, ge=1, description="data-parallel training processes on this machine (one GPU each on CUDA; "
+        "each takes an equal part of every batch); 1 = one process. Under torchrun leave it at 1"
+    )
 
 
 def check_betas(betas: tuple[float, float]) -> tuple[float, float]:
@@ -144,6 +150,7 @@ class Setup:
     saved: dict | None = None
     history: list[dict[str, float]] = field(default_factory=list)
     start: int = 0
+    shard: Shard = ALONE
 
     @property
     def n_classes(self) -> int:
@@ -167,7 +174,9 @@ class TorchGenerator(Generator):
     networks: ClassVar[tuple[str, ...]] = ()
     #: Parameters a checkpoint may have been written under other values of and still resume (the
     #: resolved device type is matched instead of ``device``).
-    resumable_across: ClassVar[set[str]] = {"epochs", "checkpoint_every", "device", "amp"}
+    resumable_across: ClassVar[set[str]] = {"epochs", "checkpoint_every", "device", "amp", "processes"}
+    #: Whether the training loop takes a :class:`~sctk_generative._distributed.Shard` (several processes).
+    trains_data_parallel: ClassVar[bool] = True
 
     # -- to implement ------------------------------------------------------------------------
 
@@ -188,9 +197,21 @@ class TorchGenerator(Generator):
     def is_fitted(self) -> bool:
         return getattr(self, f"{self.networks[0]}_", None) is not None
 
-    def _setup(self, X, y, run) -> Setup:
+    def _train_parallel(self, train, X, y, run):
+        """``train(X, y, run, shard)`` in one process or data-parallel (``processes``, torchrun);
+        a generator without ``trains_data_parallel`` refuses several processes."""
+        p = self.params
+        if not self.trains_data_parallel and (p.processes > 1 or launched()):
+            raise UserError(f"{self.name} trains in one process only (processes = {p.processes})",
+                            hint="set processes = 1 and run it outside torchrun; docs/cluster.md lists the "
+                            "generators that train data-parallel")
+        data_parallel(self.name, train, X, y, run, p.processes, resolve_device(p.device))
+        return self
+
+    def _setup(self, X, y, run, shard: Shard = ALONE) -> Setup:
         """Validate data and labels; build fresh networks (seeded) or, when this generator is
-        already fitted, copies of its networks (warm start); find the checkpoint to resume."""
+        already fitted, copies of its networks (warm start); find the checkpoint to resume (read by
+        rank 0 of a data-parallel training, whose ``run`` alone is given, and sent to the others)."""
         import torch
 
         p = self.params
@@ -198,8 +219,8 @@ class TorchGenerator(Generator):
         feature_shape = tuple(X.shape[1:])
         flat = np.ascontiguousarray(X.reshape(len(X), -1))
         codes, classes = encode_labels(y, len(flat))
-        seed = p.seed if p.seed is not None else (run.seed if run is not None else 0)
-        device = torch.device(resolve_device(p.device))
+        seed = shard.from_rank0(p.seed if p.seed is not None else (run.seed if run is not None else 0))
+        device = torch.device(shard.device(resolve_device(p.device)))
         warm = self.is_fitted()
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
@@ -234,17 +255,18 @@ class TorchGenerator(Generator):
             module.to(device)
         fingerprint = self._fingerprint(flat, codes, classes, seed, device.type, start_digest)
         setup = Setup(flat, feature_shape, codes, classes, seed, device, bool(p.amp and device.type == "cuda"),
-                      nets, fingerprint, warm)
+                      nets, fingerprint, warm, shard=shard)
         if warm:
             log(run, f"{self.name}: continuing from the fitted weights (warm start)")
         if run is not None and p.checkpoint_every > 0:
             setup.checkpoint_path = Path(run.checkpoint_dir(self.name)) / CHECKPOINT_FILE
             setup.saved = read_checkpoint(setup.checkpoint_path, fingerprint, p.epochs, run, self.name)
-            if setup.saved is not None:
-                for name, module in nets.items():
-                    module.load_state_dict(setup.saved["nets"][name])
-                setup.history, setup.start = list(setup.saved["history"]), int(setup.saved["epoch"])
-                log(run, f"{self.name}: resuming from epoch {setup.start} of {p.epochs}")
+        setup.saved = shard.from_rank0(setup.saved)
+        if setup.saved is not None:
+            for name, module in nets.items():
+                module.load_state_dict(setup.saved["nets"][name])
+            setup.history, setup.start = list(setup.saved["history"]), int(setup.saved["epoch"])
+            log(run, f"{self.name}: resuming from epoch {setup.start} of {p.epochs}")
         return setup
 
     def _start_training(self, setup: Setup, optimizers: dict[str, Any]) -> dict[str, Any]:

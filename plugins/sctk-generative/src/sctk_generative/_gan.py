@@ -6,14 +6,20 @@ from __future__ import annotations
 import torch
 
 
-def critic_step(generator, critic, optimizer, real, onehot, noise, rng, gp_weight: float, autocast):
+def critic_step(generator, critic, optimizer, real, onehot, noise, rng, gp_weight: float, autocast,
+                part: slice = slice(None)):
     """One critic update: loss = -(E[c(real)] - E[c(fake)]) + gp_weight * E[(|grad c(mix)| - 1)^2]
     with mix a per-row random interpolation of real and fake rows (Gulrajani et al. 2017).
-    Returns the detached (loss, Wasserstein estimate, penalty)."""
+    Returns the detached (loss, Wasserstein estimate, penalty). With ``part`` (data-parallel
+    training), the loss is that of rows ``part`` of the batch, with the random numbers one process
+    would draw for the whole batch."""
+    whole = len(real)
+    real, noise = real[part], noise[part]
+    onehot = None if onehot is None else onehot[part]
     batch = len(real)
     with torch.no_grad(), autocast:
         fake = generator(noise, onehot).float()
-    mix = torch.rand(batch, *([1] * (real.dim() - 1)), generator=rng, device=real.device)
+    mix = torch.rand(whole, *([1] * (real.dim() - 1)), generator=rng, device=real.device)[part]
     between = (mix * real + (1 - mix) * fake).requires_grad_(True)
     with autocast:
         scores = critic(torch.cat([real, fake]), None if onehot is None else onehot.repeat(2, 1)).float()

@@ -145,15 +145,20 @@ class WGANGP(TorchGAN):
 
     def fit(self, X: np.ndarray, y: np.ndarray | None = None, *, run=None) -> WGANGP:
         """Train on ``X`` (and class labels ``y``); continue from the current weights when already
-        fitted (warm start); resume from the run's checkpoint when there is one."""
+        fitted (warm start); resume from the run's checkpoint when there is one; in ``processes``
+        processes (or torchrun's), each on an equal part of every batch."""
+        return self._train_parallel(self._train, X, y, run)
+
+    def _train(self, X, y, run, shard) -> None:
         import torch
 
         p = self.params
-        s = self._setup(X, y, run)
+        s = self._setup(X, y, run, shard)
         generator, critic = s.nets["generator"], s.nets["critic"]
         device, n = s.device, len(s.flat)
         opt_g, opt_c = self._optimizer(generator.parameters()), self._optimizer(critic.parameters())
         optimizers = {"generator": opt_g, "critic": opt_c}
+        shard.average_gradients(opt_g, opt_c)
         rngs = self._start_training(s, optimizers)
         data_rng, noise_rng = rngs["data"], rngs["noise"]
         from ._gan import critic_step
@@ -166,6 +171,7 @@ class WGANGP(TorchGAN):
         batch = min(p.batch_size, n)
         steps = max(1, n // (batch * p.critic_steps))
         rows_per_epoch = steps * p.critic_steps * batch
+        part = shard.part(batch, equal=True)  # every process draws the whole batch's random numbers, uses its part
         generator.train()
         critic.train()
         with progress(run, "training wgan-gp", total=p.epochs) as bar:
@@ -181,25 +187,25 @@ class WGANGP(TorchGAN):
                         onehot = None if onehot_all is None else onehot_all[index]
                         loss_c, distance, penalty = critic_step(
                             generator, critic, opt_c, real_all[index], onehot, self._noise(batch, noise_rng, device),
-                            noise_rng, p.gp_weight, s.autocast(),
+                            noise_rng, p.gp_weight, s.autocast(), part,
                         )
                         sums += torch.stack([loss_c, torch.zeros_like(loss_c), distance, penalty]).detach()
                     critic.requires_grad_(False)
                     onehot = None
                     if onehot_all is not None:
-                        onehot = onehot_all[torch.randint(n, (batch,), generator=data_rng).to(device)]
+                        onehot = onehot_all[torch.randint(n, (batch,), generator=data_rng).to(device)][part]
                     with s.autocast():
-                        loss_g = -critic(generator(self._noise(batch, noise_rng, device), onehot), onehot).float().mean()
+                        noise = self._noise(batch, noise_rng, device)[part]
+                        loss_g = -critic(generator(noise, onehot), onehot).float().mean()
                     opt_g.zero_grad(set_to_none=True)
                     loss_g.backward()
                     opt_g.step()
                     sums[1] += loss_g.detach() * p.critic_steps
-                means = (sums / (steps * p.critic_steps)).tolist()
+                means = (shard.average(sums) / (steps * p.critic_steps)).tolist()
                 row = dict(zip(("loss_critic", "loss_generator", "wasserstein", "gradient_penalty"), means))
                 self._end_epoch(s, epoch, row, bar, optimizers, rngs)
         critic.requires_grad_(True)
         self._finish(s)
-        return self
 
     # ------------------------------------------------------------------------------------ metadata
 

@@ -1,0 +1,227 @@
+"""Data-parallel training of this plugin's generators over several processes (torch.distributed).
+
+Every process holds the same networks and draws the same random numbers (same seeds); each global
+batch is split into contiguous, equal parts, one per process, and each process computes the loss
+on its part only. Before every optimiser step the gradients are averaged over the processes (one
+all-reduce of all of an optimiser's gradients), so every process takes the same step: the math of
+one process on the whole batch, up to the order of floating-point sums. The averaging is an
+optimiser step pre-hook rather than :class:`torch.nn.parallel.DistributedDataParallel`, because the
+WGAN-GP gradient penalty differentiates twice (``create_graph=True``), which DDP does not support.
+
+Processes come from one of two places (:func:`data_parallel`):
+
+- ``torchrun`` (or any launcher that sets ``WORLD_SIZE``, ``RANK``, ``MASTER_ADDR`` and
+  ``MASTER_PORT``): every process calls ``fit`` on the same data and joins the launcher's group;
+- ``processes = N`` on one machine: the process calling ``fit`` is rank 0 and starts N - 1 more
+  (torch.multiprocessing, spawn) that meet it on 127.0.0.1 at a free port.
+
+Rank 0 alone reads and writes checkpoints and shows progress; the others start from rank 0's
+checkpoint (broadcast) and keep no run. Torch is imported inside functions only.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Callable
+
+from sc_toolkit import StepError, UserError
+
+#: How long a process waits for the others (to meet, or inside one collective) before failing.
+TIMEOUT = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Shard:
+    """This process's place in a data-parallel training: ``rank`` of ``world`` processes (one
+    process alone: rank 0 of 1, every method a no-op)."""
+
+    rank: int = 0
+    world: int = 1
+
+    def device(self, device: str) -> str:
+        """This process's device for the resolved ``device``: with CUDA and several processes, one GPU
+        per process of this machine (``LOCAL_RANK``, or the rank of processes started here), cycling
+        over the GPUs there are."""
+        if self.world == 1 or not device.startswith("cuda") or ":" in device:
+            return device
+        import torch
+
+        local = int(os.environ.get("LOCAL_RANK", self.rank))
+        return f"cuda:{local % torch.cuda.device_count()}"
+
+    @property
+    def writer(self) -> bool:
+        """Whether this process writes checkpoints and shows progress (rank 0)."""
+        return self.rank == 0
+
+    def part(self, rows: int, *, equal: bool = False) -> slice:
+        """This process's contiguous part of a batch of ``rows`` rows (parts differ by at most one
+        row; with ``equal``, they must be equal). UserError when a part would be empty or unequal."""
+        size, extra = divmod(rows, self.world)
+        if size == 0 or (equal and extra):
+            raise UserError(f"a batch of {rows} rows does not split into {self.world} "
+                            f"{'equal ' if equal else ''}non-empty parts",
+                            hint=f"choose a batch_size that is a multiple of processes ({self.world})")
+        start = self.rank * size + min(self.rank, extra)
+        return slice(start, start + size + (self.rank < extra))
+
+    def weight(self, rows: int) -> float:
+        """What this process's mean over its part of ``rows`` rows is multiplied by so that the
+        average over processes is the mean over all rows (1 for equal parts)."""
+        part = self.part(rows)
+        return (part.stop - part.start) * self.world / rows
+
+    def average(self, tensor):
+        """``tensor`` replaced, in place, by its mean over the processes; returned."""
+        if self.world > 1:
+            import torch.distributed as dist
+
+            dist.all_reduce(tensor)
+            tensor /= self.world
+        return tensor
+
+    def average_gradients(self, *optimizers) -> None:
+        """Make every ``step`` of these optimisers first average the gradients over the processes."""
+        if self.world > 1:
+            for optimizer in optimizers:
+                optimizer.register_step_pre_hook(self._average_before_step)
+
+    def from_rank0(self, value: Any) -> Any:
+        """Rank 0's ``value`` on every process (any picklable object)."""
+        if self.world == 1:
+            return value
+        import torch.distributed as dist
+
+        box = [value]
+        dist.broadcast_object_list(box, src=0)
+        return box[0]
+
+    def _average_before_step(self, optimizer, args, kwargs) -> None:
+        import torch
+
+        grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+        if grads:
+            flat = self.average(torch.cat([g.reshape(-1) for g in grads]))
+            for grad, averaged in zip(grads, flat.split([g.numel() for g in grads])):
+                grad.copy_(averaged.view_as(grad))
+
+
+ALONE = Shard()
+
+#: ``train(X, y, run, shard)``: a generator's training loop for this process's ``shard``.
+Train = Callable[[Any, Any, Any, Shard], Any]
+
+
+def launched() -> bool:
+    """Whether a launcher (torchrun) started this process as one of several."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
+def data_parallel(name: str, train: Train, X, y, run, processes: int, device: str):
+    """Run ``train`` alone (``processes`` 1, no launcher), as this process's rank of a launcher's
+    group, or as rank 0 of ``processes`` processes started here (``name``: the component, for
+    messages; ``device``: the resolved device, which picks the backend: NCCL on CUDA, else Gloo).
+    Returns what this process's ``train`` returns."""
+    backend = "nccl" if device.startswith("cuda") else "gloo"
+    if launched():
+        if processes != 1:
+            raise UserError(f"{name}: processes = {processes} under a launcher that already started "
+                            f"{os.environ['WORLD_SIZE']} processes",
+                            hint="leave processes at 1 under torchrun: each torchrun process trains one part")
+        import torch.distributed as dist
+
+        if not dist.is_initialized():  # kept for later trainings, as the launcher's processes live on
+            dist.init_process_group(backend, timeout=TIMEOUT)
+        rank, world = dist.get_rank(), dist.get_world_size()
+        return train(X, y, run if rank == 0 else None, Shard(rank, world))
+    if processes == 1:
+        return train(X, y, run, ALONE)
+    return _spawned(name, train, X, y, run, processes, backend)
+
+
+# ------------------------------------------------------------------------------------- internals
+
+@contextmanager
+def _group(backend: str, init_method: str, rank: int, world: int):
+    import torch.distributed as dist
+
+    dist.init_process_group(backend, init_method=init_method, rank=rank, world_size=world, timeout=TIMEOUT)
+    try:
+        yield
+    finally:
+        dist.destroy_process_group()
+
+
+def _spawned(name: str, train: Train, X, y, run, processes: int, backend: str):
+    """Rank 0 here, ranks 1.. in processes started here; the torch threads of this process are
+    shared out among them while they train."""
+    import torch
+    import torch.multiprocessing as mp
+
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    threads = max(1, torch.get_num_threads() // processes)
+    children = mp.start_processes(_child, args=(train, X, y, address, processes, backend, threads),
+                                  nprocs=processes - 1, join=False, start_method="spawn")
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with _loopback(), _group(backend, address, 0, processes):
+            result = train(X, y, run, Shard(0, processes))
+    except (UserError, StepError):
+        _join(children, name, quiet=True)  # the others stopped on the same error
+        raise
+    except BaseException:
+        _join(children, name)  # a failed process is the likelier cause: name it
+        raise
+    finally:
+        torch.set_num_threads(before)
+    _join(children, name)
+    return result
+
+
+def _child(index: int, train: Train, X, y, address: str, processes: int, backend: str, threads: int):
+    import torch
+
+    torch.set_num_threads(threads)
+    with _loopback(), _group(backend, address, index + 1, processes):
+        train(X, y, None, Shard(index + 1, processes))
+
+
+def _join(children, name: str, quiet: bool = False) -> None:
+    """Wait for the started processes; StepError naming the first that failed (unless ``quiet``)."""
+    try:
+        while not children.join():
+            pass
+    except Exception as error:  # ProcessRaisedException / ProcessExitedException, with the child's traceback
+        if not quiet:
+            last = str(error).strip().splitlines()[-1]
+            raise StepError(f"{name}: a training process failed: {last}"[:400]) from error
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def _loopback():
+    """Gloo's and NCCL's own sockets on the loopback interface (they would otherwise bind to the
+    address the host name resolves to)."""
+    names = [name for _, name in socket.if_nameindex() if name.startswith("lo")]
+    keys = ("GLOO_SOCKET_IFNAME", "NCCL_SOCKET_IFNAME")
+    before = {key: os.environ.get(key) for key in keys}
+    if names:
+        os.environ.update(dict.fromkeys(keys, names[0]))
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
