@@ -27,6 +27,25 @@ def data_dir() -> Path:
     return DATA_DIR
 
 
+@pytest.fixture(scope="module")
+def local_ray(request):
+    """A local Ray with 2 CPUs that listens on 127.0.0.1 only, for the tests of one module, which
+    its workers unpickle by value (they cannot import the tests); shut down after the module."""
+    from sc_toolkit.run.executors import LOOPBACK_ONLY
+
+    os.environ.setdefault(LOOPBACK_ONLY, "0")  # before Ray is imported
+    ray = pytest.importorskip("ray")
+    import cloudpickle  # installed with Ray
+
+    cloudpickle.register_pickle_by_value(request.module)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1",
+             log_to_driver=False)
+    assert ray.util.get_node_ip_address() == "127.0.0.1"
+    yield ray
+    ray.shutdown()
+    cloudpickle.unregister_pickle_by_value(request.module)
+
+
 @pytest.fixture(scope="session")
 def supercon_raw_table(data_dir: Path) -> pd.DataFrame:
     """Stanev 2018 SuperCon table as shipped (columns name, Tc)."""

@@ -50,6 +50,7 @@ from .errors import DataError, FormulaError, SctkError, StepError, UserError, di
 from .hookspecs import hookimpl
 from .metrics import group_holdout, regression_metrics, roc_auc
 from .runtime import RunLike, log, progress, read_checkpoint, resolve_device, write_checkpoint
+from .tasks import map_tasks
 
 if TYPE_CHECKING:
     from .run.api import Run
@@ -121,6 +122,7 @@ __all__ = [
     "load_dataset",
     "load_registry",
     "log",
+    "map_tasks",
     "open_run",
     "parse_formula",
     "progress",

@@ -75,8 +75,9 @@ class RunSection(_Strict):
     seed: int = Field(0, description="seed given to every component that takes one")
     device: str = Field("auto", description="'auto' (GPU when present), 'cpu' or 'cuda[:n]'")
     output_dir: str = Field("runs", description="where run directories are created")
-    executor: Literal["local", "ray"] = Field("local", description="where candidate batches are screened: "
-                                              "'local' (this process) or 'ray' (Ray tasks; needs sc-toolkit[ray])")
+    executor: Literal["local", "ray"] = Field("local", description="where candidate batches are screened and "
+                                              "ensemble members trained: 'local' (this process) or 'ray' (Ray "
+                                              "tasks; needs sc-toolkit[ray])")
     ray_address: str | None = Field(None, description="Ray cluster to join (default: RAY_ADDRESS, else a local "
                                     "Ray started for the run)")
     workers: int | None = Field(None, gt=0, description="CPUs of the local Ray started for the run (default: all)")

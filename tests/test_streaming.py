@@ -21,7 +21,7 @@ from sctk_composition.filters import Novel, Threshold, Unique
 
 from sc_toolkit.errors import UserError
 from sc_toolkit.recipe import RankSection, RunSection
-from sc_toolkit.run.executors import LOOPBACK_ONLY, LocalExecutor, RayExecutor, executor_for
+from sc_toolkit.run.executors import LocalExecutor, RayExecutor, executor_for
 from sc_toolkit.run.predict import Extras
 from sc_toolkit.run.screening import space_candidates
 from sc_toolkit.run.space import space_formulas
@@ -128,20 +128,6 @@ def test_a_space_larger_than_the_memory_it_is_screened_in(tmp_path):
 
 RECIPE = Path(__file__).parents[1] / "recipes" / "cuprate_gan.toml"
 RANK = RankSection(by="score_pred", max_per_element_set=2, min_distance=0.1)
-
-
-@pytest.fixture(scope="module")
-def local_ray():
-    os.environ.setdefault(LOOPBACK_ONLY, "0")  # before Ray is imported
-    ray = pytest.importorskip("ray")
-    import cloudpickle  # installed with Ray
-
-    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers cannot import the tests
-    ray.init(address="local", num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1",
-             log_to_driver=False)
-    assert ray.util.get_node_ip_address() == "127.0.0.1"
-    yield ray
-    ray.shutdown()
 
 
 class FailsOnce:

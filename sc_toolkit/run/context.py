@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -63,9 +63,12 @@ class _Task:
 
 class RunContext:
     """What components see of a run (see :class:`sc_toolkit.runtime.RunLike`), plus the record
-    the runner keeps: step timings and row counts, history of recorded values, the manifest."""
+    the runner keeps: step timings and row counts, history of recorded values, the manifest, and
+    the run's executor (:mod:`.executors`), made by ``executor(run)`` on first use (default: in this
+    process) and closed by :meth:`close`."""
 
-    def __init__(self, run_dir: RunDir, *, seed: int, quick: bool, console: Console | None = None):
+    def __init__(self, run_dir: RunDir, *, seed: int, quick: bool, console: Console | None = None,
+                 executor: Callable[[RunContext], Any] | None = None):
         self.run_dir = run_dir
         self.directory = run_dir.path
         self.seed = seed
@@ -77,12 +80,36 @@ class RunContext:
         self._log = open(run_dir.file(LOG), "a", encoding="utf-8")
         self._showwarning = warnings.showwarning
         warnings.showwarning = self._log_warning
+        self._make_executor = executor
+        self._executor = None
+
+    @property
+    def executor(self):
+        """The run's executor, made (a Ray started, where the recipe asks for one) on first use."""
+        if self._executor is None:
+            if self._make_executor is None:
+                from .executors import LocalExecutor
+
+                self._executor = LocalExecutor(self)
+            else:
+                self._executor = self._make_executor(self)
+                self.log(f"executor: {self._executor.describe()}")
+        return self._executor
+
+    def map(self, function, items: Iterable, *, shared: Any = None, cpus: int = 1) -> Iterator:
+        """Independent pieces of work on the run's executor (see :func:`sc_toolkit.map_tasks`)."""
+        return self.executor.map_tasks(function, items, shared=shared, cpus=cpus)
 
     def close(self) -> None:
-        """Stop logging warnings and close the log."""
-        if warnings.showwarning == self._log_warning:
-            warnings.showwarning = self._showwarning
-        self._log.close()
+        """Close the executor (stop a Ray started for the run), stop logging warnings, close the log."""
+        try:
+            if self._executor is not None:
+                self._executor.close()
+                self._executor = None
+        finally:
+            if warnings.showwarning == self._log_warning:
+                warnings.showwarning = self._showwarning
+            self._log.close()
 
     def _log_warning(self, message, category, filename, lineno, file=None, line=None) -> None:
         self.log(f"warning: {category.__name__}: {message} ({filename}:{lineno})")

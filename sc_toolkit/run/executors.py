@@ -1,6 +1,7 @@
-"""Executors of screening batches (:mod:`.streaming`): where each batch is sampled, decoded,
-filtered and scored. Both hand the results back in batch order, so a run gives the same table, counts
-and ranking on either.
+"""Executors of a run: where the screening batches (:mod:`.streaming`) are sampled, decoded,
+filtered and scored, and where independent pieces of a component's work (ensemble members, folds:
+:meth:`map_tasks`, reached through :func:`sc_toolkit.map_tasks`) run. Both hand the results back in
+order, so a run gives the same table, counts, ranking and models on either.
 
 * :class:`LocalExecutor` (``[run] executor = "local"``, the default): one batch after the other in
   this process; needs nothing beyond the toolkit.
@@ -11,11 +12,16 @@ and ranking on either.
   tasks per CPU are in flight at a time, so the driver holds a bounded number of results. A task whose
   worker raises or dies is retried by Ray (``max_retries``); only the driver counts and writes
   results, one per batch, so a retried batch is never lost or counted twice.
+
+A run makes its executor once (:class:`~sc_toolkit.run.context.RunContext` ``.executor``, on first
+use) and closes it when the run ends, failed or not: the predictors' members and the screening share
+one Ray.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -53,6 +59,11 @@ class LocalExecutor:
         for batch in batches:
             yield job(batch, run=self.run)
 
+    def map_tasks(self, function, items: Iterable, *, shared: Any = None, cpus: int = 1) -> Iterator:
+        """``function(item, shared, run=run)`` for each item, one after the other, in this process."""
+        for item in items:
+            yield function(item, shared, run=self.run)
+
     def close(self) -> None:
         pass
 
@@ -82,6 +93,7 @@ class RayExecutor:
                          _node_ip_address="127.0.0.1", log_to_driver=False)
                 self._started = True
         self._task = ray.remote(max_retries=max_retries, retry_exceptions=True)(_run_batch)
+        self._piece = ray.remote(max_retries=max_retries, retry_exceptions=True)(_run_piece)
 
     def map(self, job, batches: Iterable) -> Iterator:
         ray = self._ray
@@ -94,6 +106,25 @@ class RayExecutor:
                 yield self._get(pending.popleft())
         while pending:
             yield self._get(pending.popleft())
+
+    def map_tasks(self, function, items: Iterable, *, shared: Any = None, cpus: int = 1) -> Iterator:
+        """``function(item, shared, run=None)`` for each item as a Ray task holding ``cpus`` CPUs
+        (at most the CPUs of the largest node), with as many threads; ``shared`` is put in the object
+        store once. Results in the order of ``items``; tasks not yet collected when the caller stops
+        (or a task fails for good) are cancelled."""
+        ray = self._ray
+        largest = max((n["Resources"].get("CPU", 0) for n in ray.nodes() if n["Alive"]), default=1)
+        cpus = max(1, min(int(cpus), int(largest)))
+        ref = ray.put(shared)
+        pending = deque(self._piece.options(num_cpus=cpus).remote(function, ref, item, cpus) for item in items)
+        try:
+            while pending:
+                result = self._get(pending[0])
+                pending.popleft()
+                yield result
+        finally:
+            for left in pending:
+                ray.cancel(left)
 
     def _get(self, ref) -> Any:
         try:
@@ -115,6 +146,16 @@ class RayExecutor:
 
 def _run_batch(job, batch):
     return job(batch)
+
+
+def _run_piece(function, shared, item, cpus: int):
+    """One task of :meth:`RayExecutor.map_tasks`: OpenMP (LightGBM, XGBoost, a torch imported
+    later) and an imported torch use the task's ``cpus`` threads, then ``function`` runs."""
+    os.environ["OMP_NUM_THREADS"] = str(cpus)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(cpus)
+    return function(item, shared, run=None)
 
 
 def executor_for(section, run=None) -> LocalExecutor | RayExecutor:

@@ -27,6 +27,7 @@ from .context import RunContext, base_manifest, device_used
 from .data_section import Datasets, training_table
 from .directory import INVOCATION, METRICS, RECIPE, RESOLVED, RunDir
 from .evaluate import EvaluationInputs, evaluate_generator, scoring_predictor, smact_filter_of, supercon_of
+from .executors import executor_for
 from .generator_section import TrainedGenerator, trained_generator
 from .predict import SavedPredictor
 from .predictor_section import fitted_predictor
@@ -60,7 +61,8 @@ def execute(plan: Plan, registry: Registry, run_dir: RunDir, *, console=None,
             allow_modified_data: bool = False) -> RunResult:
     """Run ``plan`` in ``run_dir`` (new, or one being resumed). A dataset file whose sha256 is not
     the catalog's stops the run unless ``allow_modified_data`` (recorded in the manifest)."""
-    run = RunContext(run_dir, seed=plan.run.seed, quick=plan.quick is not None, console=console)
+    run = RunContext(run_dir, seed=plan.run.seed, quick=plan.quick is not None, console=console,
+                     executor=partial(executor_for, plan.run))  # one for the whole run, closed with it
     try:
         return Runner(plan, registry, run, allow_modified_data=allow_modified_data).execute()
     finally:

@@ -111,13 +111,10 @@ def screen(candidates: Candidates, training: pd.DataFrame, plan: Plan, predictor
     read) rows, the rows in and kept per filter and the number accepted. UserError when a filter
     reads a missing column."""
     job = screening_job(plan, training, predictors, run, candidates.generated)
-    executor = executor_for(plan.run, run)
+    executor = run.executor  # the run's, closed when the run ends
     run.log(f"screening {plan.run.batch_size:,} candidates a batch {executor.describe()}")
-    try:
-        screened = stream(job, candidates.batches, executor.map, rank=plan.rank,
-                          shards_folder=_partial(run.run_dir, CANDIDATES), progress=_progress(run))
-    finally:
-        executor.close()
+    screened = stream(job, candidates.batches, executor.map, rank=plan.rank,
+                      shards_folder=_partial(run.run_dir, CANDIDATES), progress=_progress(run))
     if candidates.rejected:
         run.run_dir.write_table(REJECTED_CANDIDATES, pd.concat(candidates.rejected, ignore_index=True))
     if candidates.generated is not None:

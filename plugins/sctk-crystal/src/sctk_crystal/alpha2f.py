@@ -20,7 +20,11 @@ Contract:
   and the out-of-bag rows are the groups never drawn, so no composition is both trained on and
   validated on by one member. If every group (row) was drawn, one drawn group is moved out of the
   bag so the out-of-bag set is never empty. ``valid_rows_[m]`` are member m's out-of-bag rows.
-  Seeded like ``sodnet``.
+  Seeded like ``sodnet``. The members are independent tasks (:func:`sc_toolkit.map_tasks`): one after
+  the other in this process, or Ray tasks of one CPU (one torch thread) each on a run with
+  ``[run] executor = "ray"``; member m is a function of its seed and the data only, so it is the same
+  network either way up to the rounding of torch's multi-threaded sums (a Ray member has no epoch
+  progress bar and writes no checkpoint).
 - ``predict(X)`` is the Tc (K, ``mu_star``) of the ensemble-mean spectrum by ``tc_formula``:
   Allen-Dynes with f1 f2 (default) or McMillan's form, which is how JARVIS computed its Tc from
   lambda and omega_log (with mu* = 0.085; the mean is taken in alpha2F space, then the moments, as
@@ -40,7 +44,7 @@ import numpy as np
 from pydantic import Field
 
 from sc_toolkit import Predictor, UserError
-from sc_toolkit import log, resolve_device
+from sc_toolkit import log, map_tasks, resolve_device
 
 from .eliashberg import N_BINS
 from .sodnet import NetworkParams
@@ -91,7 +95,7 @@ class Alpha2FEnsemble(Predictor):
         import torch
 
         from . import _nets
-        from ._splits import group_bootstrap, group_ids
+        from ._splits import group_ids
 
         p = self.params
         graphs = _nets.check_graphs(X)
@@ -106,27 +110,45 @@ class Alpha2FEnsemble(Predictor):
         loss_fn = self._loss(mode, torch.tensor(self.scale_, dtype=torch.float32))
         targets = torch.tensor(target, dtype=torch.float32)
         seed = p.seed if p.seed is not None else (run.seed if run is not None else 0)
-        device = torch.device(resolve_device(p.device))
         self.n_elements_, self.n_basis_ = graphs[0].x.shape[1], graphs[0].edge_attr.shape[1]
         ids = group_ids(groups, len(graphs), self.name)
         self.members_, self.histories_, self.valid_rows_ = [], [], []
-        for m, member_seed in enumerate(np.random.SeedSequence(seed).spawn(p.n_models)):
-            rng = np.random.default_rng(member_seed)
-            rows, out_of_bag = group_bootstrap(ids, rng)
-            torch.manual_seed(int(rng.integers(2**31 - 1)))
-            model = _nets.NonNegative(self._network(), OUTPUT_SHIFT)
-            checkpoint = None if run is None else Path(run.checkpoint_dir(self.name)) / f"member_{m}.pt"
-            history = _nets.train(
-                model, graphs, targets, rows, out_of_bag, loss_fn,
-                stopper=_nets.TemperedStopper(p.patience_stages), epochs=p.epochs, batch_size=p.batch_size,
-                lr=p.lr, weight_decay=p.weight_decay, seed=int(rng.integers(2**31 - 1)), device=device,
-                run=run, description=f"training alpha2f-ensemble {m + 1}/{p.n_models}", checkpoint=checkpoint,
-            )  # fmt: skip
+        members = enumerate(np.random.SeedSequence(seed).spawn(p.n_models))
+        trained = map_tasks(run, self._fit_member, members, shared=(graphs, targets, ids, loss_fn))
+        for m, (model, out_of_bag, history) in enumerate(trained):  # a log line per member, as it comes back
             log(run, f"alpha2f member {m}: {history['epochs']} epochs, best out-of-bag loss {history['best_valid']:.4f}")
-            self.members_.append(model.cpu())
+            self.members_.append(model)
             self.valid_rows_.append(out_of_bag)
-            self.histories_.append({k: history[k] for k in ("epochs", "best_valid", "train", "valid")})
+            self.histories_.append(history)
         return self
+
+    def _fit_member(self, member: tuple, data: tuple, run=None) -> tuple:
+        """Member ``m`` of ``member`` = (m, its SeedSequence), a function of its arguments only: (the
+        network on the CPU, its out-of-bag rows, its history) trained on the bootstrap drawn from the
+        seed; ``data`` is (graphs, targets, group ids, loss). With a run, its epochs are shown and its
+        kept state is checkpointed."""
+        import torch
+
+        from . import _nets
+        from ._splits import group_bootstrap
+
+        p = self.params
+        m, member_seed = member
+        graphs, targets, ids, loss_fn = data
+        rng = np.random.default_rng(member_seed)
+        rows, out_of_bag = group_bootstrap(ids, rng)
+        torch.manual_seed(int(rng.integers(2**31 - 1)))
+        model = _nets.NonNegative(self._network(), OUTPUT_SHIFT)
+        checkpoint = None if run is None else Path(run.checkpoint_dir(self.name)) / f"member_{m}.pt"
+        history = _nets.train(
+            model, graphs, targets, rows, out_of_bag, loss_fn,
+            stopper=_nets.TemperedStopper(p.patience_stages), epochs=p.epochs, batch_size=p.batch_size,
+            lr=p.lr, weight_decay=p.weight_decay, seed=int(rng.integers(2**31 - 1)),
+            device=torch.device(resolve_device(p.device)), run=run,
+            description=f"training alpha2f-ensemble {m + 1}/{p.n_models}", checkpoint=checkpoint,
+        )  # fmt: skip
+        kept = {k: history[k] for k in ("epochs", "best_valid", "train", "valid")}
+        return model.cpu(), out_of_bag, kept
 
     def predict(self, X, return_std: bool = False):
         """Tc (K, by ``tc_formula``) of the mean spectrum (and the members' Tc spread with ``return_std``)."""

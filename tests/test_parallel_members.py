@@ -1,0 +1,150 @@
+"""Ensemble members as tasks on the run's executor (``sc_toolkit.map_tasks``): a LightGBM ensemble and
+an alpha2F ensemble trained as Ray tasks (a local Ray on 127.0.0.1, shared by the module) predict
+exactly what they predict trained in this process for the same seed; a member whose task raises once
+is run again with the same result; a run makes its executor once, for every step, and closes it
+even when a step fails; without Ray, asking for it gives one line saying how to install it."""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rich.console import Console
+
+from sc_toolkit import load_registry, map_tasks
+from sc_toolkit.errors import UserError
+from sc_toolkit.recipe import RunSection
+from sc_toolkit.run.context import RunContext
+from sc_toolkit.run.directory import LOG, RunDir
+from sc_toolkit.run.executors import RayExecutor, executor_for
+
+REGISTRY = load_registry()
+LIGHTGBM = REGISTRY.get("predictor", "lightgbm")
+#: Three members of 40 trees, one thread each: a second's training.
+SMALL = dict(n_estimators=40, n_models=3, n_jobs=1, random_state=3)
+#: SuperCon3D structures for the alpha2F members (the plugin's own tests use the same kind).
+CIFS = ["671985.cif", "652507.cif", "53035.cif", "104763.cif", "82339.cif", "635423.cif"]
+
+
+def run_on(tmp_path: Path, executor) -> RunContext:
+    """A run whose executor is ``executor`` (a factory of the run)."""
+    tmp_path.mkdir(exist_ok=True)
+    return RunContext(RunDir(tmp_path), seed=0, quick=True, executor=executor, console=Console(file=io.StringIO()))
+
+
+@pytest.fixture(scope="module")
+def tc_table(supercon_slice):
+    """Magpie features and Tc of 400 real SuperCon superconductors."""
+    table = supercon_slice[supercon_slice["tc"] > 0].head(400).reset_index(drop=True)
+    return REGISTRY.get("encoder", "magpie")().encode(table), table["tc"].to_numpy(dtype=float)
+
+
+class FailsOnce(LIGHTGBM):
+    """LightGBM whose member 1 raises the first time it is trained (a marker file remembers)."""
+
+    markers: Path
+
+    def _fit_member(self, member, data, run=None):
+        marker = self.markers / f"member-{member.spawn_key[-1]}"
+        if member.spawn_key[-1] == 1 and not marker.exists():
+            marker.touch()
+            raise RuntimeError("a worker's disk is full")
+        return super()._fit_member(member, data, run)
+
+
+def test_lightgbm_members_on_ray_are_the_local_members_and_a_failed_one_is_retried(local_ray, tc_table, tmp_path):
+    X, y = tc_table
+    local = LIGHTGBM(**SMALL).fit(X, y, run=run_on(tmp_path / "local", None))
+    flaky = FailsOnce(**SMALL)
+    flaky.markers = tmp_path
+    run = run_on(tmp_path / "ray", lambda run: RayExecutor())
+    flaky.fit(X, y, run=run)
+    assert (tmp_path / "member-1").exists(), "the failure happened"
+    mean, std = flaky.predict(X, return_std=True)
+    expected_mean, expected_std = local.predict(X, return_std=True)
+    assert np.array_equal(mean, expected_mean) and np.array_equal(std, expected_std)
+    assert np.array_equal(flaky.feature_importances_, local.feature_importances_)
+    assert "training lightgbm 3/3" in (tmp_path / "ray" / LOG).read_text()  # progress in the run's log
+    run.close()
+    assert local_ray.is_initialized(), "a Ray the executor did not start is left running"
+
+
+@pytest.mark.slow  # about 20 s: two Ray workers import torch and e3nn
+def test_alpha2f_members_on_ray_are_the_local_members(local_ray, data_dir, tmp_path):
+    torch = pytest.importorskip("torch")
+    from sctk_crystal.graphs import CrystalGraph, structures_of
+
+    from sc_toolkit.data import load
+
+    table = load("supercon3d").table.set_index("cif_file").loc[CIFS].reset_index()
+    graphs = CrystalGraph(cutoff=5.0, max_neighbors=12, n_basis=8).encode(structures_of(table))
+    tiny = dict(layers=2, scalars=8, vectors=4, tensors=2, heads=2, radial_hidden=16, batch_size=4, device="cpu",
+                epochs=2, n_models=2, patience_stages=(2, 2, 2), seed=1)
+    ensemble = REGISTRY.get("predictor", "alpha2f-ensemble")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as a Ray task of one CPU: the same sums in the same order
+    try:
+        local = ensemble(**tiny).fit(graphs, table["tc"].to_numpy())
+    finally:
+        torch.set_num_threads(threads)
+    on_ray = ensemble(**tiny).fit(graphs, table["tc"].to_numpy(), run=run_on(tmp_path, lambda run: RayExecutor()))
+    assert np.array_equal(on_ray.predict_spectrum(graphs)[0], local.predict_spectrum(graphs)[0])
+    assert [list(v) for v in on_ray.valid_rows_] == [list(v) for v in local.valid_rows_]
+    assert on_ray.histories_ == local.histories_
+    log = (tmp_path / LOG).read_text()
+    assert "alpha2f member 0:" in log and "alpha2f member 1:" in log  # a line per member
+
+
+class CountingExecutor:
+    """Stands in for an executor: counts how often it is made and closed."""
+
+    made = closed = 0
+
+    def __init__(self, run):
+        CountingExecutor.made += 1
+        self.run = run
+
+    def map_tasks(self, function, items, *, shared=None, cpus=1):
+        return (function(item, shared, run=self.run) for item in items)
+
+    def close(self):
+        CountingExecutor.closed += 1
+
+    def describe(self):
+        return "counting"
+
+
+def test_a_run_makes_its_executor_once_and_closes_it_when_a_step_fails(monkeypatch, data_dir, tmp_path):
+    import sc_toolkit.run.runner as runner
+    from sc_toolkit.run.api import plan_recipe
+
+    def data(self):  # two components using the executor, then a failure
+        for _ in range(2):
+            assert list(map_tasks(self.run, lambda item, shared, run=None: item + shared, [1, 2], shared=10)) == [11, 12]
+        raise RuntimeError("a step failed")
+
+    monkeypatch.setattr(runner, "executor_for", lambda section, run: CountingExecutor(run))
+    monkeypatch.setattr(runner.Runner, "data", data)
+    plan = plan_recipe(Path(__file__).parents[1] / "recipes" / "cuprate_gan.toml", {"run.output_dir": str(tmp_path)},
+                       quick=True)
+    with pytest.raises(RuntimeError):
+        runner.execute(plan, load_registry(), runner.start_run(plan, ""))
+    assert (CountingExecutor.made, CountingExecutor.closed) == (1, 1)
+
+
+def test_without_a_run_the_pieces_run_here_in_order():
+    assert list(map_tasks(None, lambda item, shared, run=None: (item, shared, run), "ab", shared=1)) == [
+        ("a", 1, None), ("b", 1, None)]
+
+
+def test_a_run_asking_for_ray_without_ray_gets_one_line(monkeypatch, tc_table, tmp_path):
+    monkeypatch.setitem(sys.modules, "ray", None)
+    run = run_on(tmp_path, lambda run: executor_for(RunSection(name="x", executor="ray"), run))
+    with pytest.raises(UserError) as info:
+        LIGHTGBM(**SMALL).fit(*tc_table, run=run)
+    assert "needs Ray, which is not installed" in str(info.value) and "\n" not in str(info.value)
+    assert 'pip install "sc-toolkit[ray]"' in info.value.hint
+    run.close()
