@@ -50,7 +50,7 @@ from .errors import DataError, FormulaError, SctkError, StepError, UserError, di
 from .hookspecs import hookimpl
 from .metrics import group_holdout, regression_metrics, roc_auc
 from .runtime import RunLike, log, progress, read_checkpoint, resolve_device, write_checkpoint
-from .tasks import map_tasks
+from .tasks import map_tasks, task_executor
 
 if TYPE_CHECKING:
     from .run.api import Run
@@ -134,5 +134,6 @@ __all__ = [
     "roc_auc",
     "run_recipe",
     "superconductor_class",
+    "task_executor",
     "write_checkpoint",
 ]

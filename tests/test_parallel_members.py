@@ -2,7 +2,8 @@
 an alpha2F ensemble trained as Ray tasks (a local Ray on 127.0.0.1, shared by the module) predict
 exactly what they predict trained in this process for the same seed; a member whose task raises once
 is run again with the same result; a run makes its executor once, for every step, and closes it
-even when a step fails; without Ray, asking for it gives one line saying how to install it."""
+even when a step fails; outside a run, ``task_executor`` gives the pieces an executor; without Ray,
+asking for it gives one line saying how to install it."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from sc_toolkit import load_registry, map_tasks
+from sc_toolkit import load_registry, map_tasks, task_executor
 from sc_toolkit.errors import UserError
 from sc_toolkit.recipe import RunSection
 from sc_toolkit.run.context import RunContext
@@ -136,8 +137,15 @@ def test_a_run_makes_its_executor_once_and_closes_it_when_a_step_fails(monkeypat
 
 
 def test_without_a_run_the_pieces_run_here_in_order():
-    assert list(map_tasks(None, lambda item, shared, run=None: (item, shared, run), "ab", shared=1)) == [
-        ("a", 1, None), ("b", 1, None)]
+    piece = lambda item, shared, run=None: (item, shared, run)  # noqa: E731
+    assert list(map_tasks(None, piece, "ab", shared=1)) == [("a", 1, None), ("b", 1, None)]
+    with task_executor("local") as tasks:  # outside a run (a benchmark's folds)
+        assert list(map_tasks(tasks, piece, "ab", shared=1)) == [("a", 1, None), ("b", 1, None)]
+        assert tasks.checkpoint_dir("x").is_dir()
+    assert not tasks.folder.exists()
+    with pytest.raises(UserError, match="unknown executor 'dask'"):
+        with task_executor("dask"):
+            pass
 
 
 def test_a_run_asking_for_ray_without_ray_gets_one_line(monkeypatch, tc_table, tmp_path):
