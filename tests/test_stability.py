@@ -84,6 +84,26 @@ def test_agrees_with_pymatgen_phase_diagram():
     np.testing.assert_allclose(hull.hull_energy(queries), expected, atol=1e-9)
 
 
+def test_only_the_phases_on_the_hull_give_the_same_hull(tmp_path):
+    """A shipped hull keeps only its on-hull phases: fewer rows, the same hull energy everywhere
+    (a random Li-Fe-P-O table and its subsystems), recorded in its provenance and kept on reload."""
+    rng = np.random.default_rng(1)
+    elements = ["Li", "Fe", "P", "O"]
+    formulas = sorted({"".join(f"{el}{n}" for el, n in zip(elements, counts) if n)
+                       for counts in rng.integers(0, 4, size=(120, 4)) if (counts > 0).sum() >= 2})
+    full = ReferenceHull(phases([(f, e, "a") for f, e in zip(formulas, rng.uniform(-2.5, 0.3, len(formulas)))]))
+    pruned = full.only_on_hull()
+    assert 0 < len(pruned.phases) < len(full.phases)
+    columns = [sc_toolkit.SYMBOLS.index(e) for e in elements]
+    queries = Compositions.from_matrix(rng.dirichlet(np.ones(4), size=200) @ np.eye(sc_toolkit.N_ELEMENTS)[columns])
+    np.testing.assert_allclose(pruned.hull_energy(queries), full.hull_energy(queries), atol=1e-9)
+    np.testing.assert_allclose(pruned.hull_energy(formulas), full.hull_energy(formulas), atol=1e-9)
+    assert pruned.provenance()["rows_per_source"] == full.provenance()["rows_per_source"]
+    assert pruned.provenance()["phases_kept"] != full.provenance()["phases_kept"]
+    pruned.save(tmp_path / "hull")
+    assert ReferenceHull.load(tmp_path / "hull").provenance() == pruned.provenance()
+
+
 def test_lowest_rule_keeps_the_lowest_energy_and_names_its_source():
     table = phases([("Li2O", -2.0, "mp"), ("NaCl", -2.1, "mp"), ("Li2O", -2.1, "oqmd"), ("NaCl", -2.1, "oqmd"),
                     ("KCl", -2.2, "oqmd")])  # fmt: skip

@@ -61,6 +61,14 @@ _SYMBOL = re.compile(r"[A-Z][a-z]?")
 _INDEX = {symbol: i for i, symbol in enumerate(SYMBOLS)}
 #: Formation energy (eV/atom) below which a phase can be on the hull (pymatgen's formation_energy_tol).
 _FORMATION_TOL = 1e-5
+#: Distance above the hull of its own chemical system (eV/atom) within which a phase counts as on it
+#: (:meth:`ReferenceHull.only_on_hull`).
+ON_HULL_TOL = 1e-6
+#: Which phases a hull keeps, as recorded in :meth:`ReferenceHull.provenance`.
+PHASES_KEPT = {
+    False: "every combined phase",
+    True: f"only the phases on the hull of their own chemical system (within {ON_HULL_TOL:g} eV/atom): the same hull",
+}
 #: Most elements of a chemical system a hull is built for. The hull's cost grows steeply with the
 #: dimension: one system took 0.04 s at 7 elements, 0.5 s at 8, 4 s at 9 and 72 s at 10 (2 CPU cores).
 MAX_SYSTEM_SIZE = 8
@@ -134,8 +142,10 @@ class ReferenceHull:
         *,
         combine: Literal["lowest", "first"] = "first",
         datasets: Sequence[str] | None = None,
+        on_hull_only: bool = False,
     ) -> None:
         self.combine = combine
+        self.on_hull_only = on_hull_only
         self.phases = combine_phases(phases, combine)
         self.datasets = list(datasets) if datasets is not None else list(dict.fromkeys(phases["source"]))
         self.rows_per_source = {str(k): int(v) for k, v in phases["source"].value_counts(sort=False).items()}
@@ -186,6 +196,19 @@ class ReferenceHull:
         if e_form.shape != (len(compositions),):
             raise UserError(f"{len(compositions)} compositions but e_form has shape {e_form.shape}")
         return e_form - self.hull_energy(compositions)
+
+    def only_on_hull(self) -> ReferenceHull:
+        """The same hull from fewer phases: only those on the hull of their own chemical system
+        (within ``ON_HULL_TOL`` eV/atom). Every vertex of the hull of any system is such a phase (it
+        cannot lie above the lower hull of its own elements), so :meth:`hull_energy` is unchanged for
+        every composition of up to ``MAX_SYSTEM_SIZE`` elements; phases of more elements, which no
+        hull uses, are left out too. A shipped hull keeps about a third of the phases this way. The
+        datasets and rows per source stay those of this hull."""
+        above = self.e_above_hull(self.phases["formula"].tolist(), self._energies)
+        kept = ReferenceHull(self.phases[above <= ON_HULL_TOL], combine=self.combine, datasets=self.datasets,
+                             on_hull_only=True)
+        kept.rows_per_source = dict(self.rows_per_source)
+        return kept
 
     def _system_planes(self, system: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
         """Fraction columns (element indices after the diagram's first element) and the affine
@@ -261,6 +284,7 @@ class ReferenceHull:
                 str(k): int(v) for k, v in self.phases["source"].value_counts(sort=False).items()
             },
             "n_phases": len(self.phases),
+            "phases_kept": PHASES_KEPT[self.on_hull_only],
             "hull": "lower convex hull per chemical system as pymatgen's PhaseDiagram builds it (qhull)",
             "pymatgen": version("pymatgen"),
             "scipy": version("scipy"),
@@ -281,7 +305,8 @@ class ReferenceHull:
             if not (directory / name).exists():
                 raise DataError(f"{directory / name} is missing", hint="save the hull with ReferenceHull.save")
         meta = json.loads((directory / _META_FILE).read_text())
-        hull = cls(pd.read_parquet(directory / _PHASES_FILE), combine=meta["combination"], datasets=meta["datasets"])
+        hull = cls(pd.read_parquet(directory / _PHASES_FILE), combine=meta["combination"], datasets=meta["datasets"],
+                   on_hull_only=meta.get("phases_kept") == PHASES_KEPT[True])
         hull.rows_per_source = {str(k): int(v) for k, v in meta["rows_per_source"].items()}
         return hull
 
