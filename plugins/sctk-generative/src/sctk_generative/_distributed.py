@@ -64,7 +64,7 @@ class Shard:
         size, extra = divmod(rows, self.world)
         if size == 0 or (equal and extra):
             raise UserError(f"a batch of {rows} rows does not split into {self.world} "
-                            f"{'equal ' if equal else ''}non-empty parts",
+                            f"{'equal ' if equal else ''}non-empty parts, one per process",
                             hint=f"choose a batch_size that is a multiple of processes ({self.world})")
         start = self.rank * size + min(self.rank, extra)
         return slice(start, start + size + (self.rank < extra))
@@ -146,10 +146,10 @@ def data_parallel(name: str, train: Train, X, y, run, processes: int, device: st
 # ------------------------------------------------------------------------------------- internals
 
 @contextmanager
-def _group(backend: str, init_method: str, rank: int, world: int):
+def _group(backend: str, store, rank: int, world: int):
     import torch.distributed as dist
 
-    dist.init_process_group(backend, init_method=init_method, rank=rank, world_size=world, timeout=TIMEOUT)
+    dist.init_process_group(backend, store=store, rank=rank, world_size=world, timeout=TIMEOUT)
     try:
         yield
     finally:
@@ -157,19 +157,21 @@ def _group(backend: str, init_method: str, rank: int, world: int):
 
 
 def _spawned(name: str, train: Train, X, y, run, processes: int, backend: str):
-    """Rank 0 here, ranks 1.. in processes started here; the torch threads of this process are
-    shared out among them while they train."""
+    """Rank 0 here, ranks 1.. in processes started here, meeting at a store on 127.0.0.1 (at a port
+    the system picks); the torch threads of this process are shared out among them while they train."""
     import torch
+    import torch.distributed as dist
     import torch.multiprocessing as mp
 
-    address = f"tcp://127.0.0.1:{_free_port()}"
+    store = dist.TCPStore("127.0.0.1", 0, processes, is_master=True, timeout=TIMEOUT, wait_for_workers=False)
     threads = max(1, torch.get_num_threads() // processes)
-    children = mp.start_processes(_child, args=(train, X, y, address, processes, backend, threads),
+    children = mp.start_processes(_child, args=(train, X, y, store.port, processes, backend, threads),
                                   nprocs=processes - 1, join=False, start_method="spawn")
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        with _loopback(), _group(backend, address, 0, processes):
+        _wait_for(children, store, processes, name)
+        with _loopback(), _group(backend, store, 0, processes):
             result = train(X, y, run, Shard(0, processes))
     except (UserError, StepError):
         _join(children, name, quiet=True)  # the others stopped on the same error
@@ -183,29 +185,40 @@ def _spawned(name: str, train: Train, X, y, run, processes: int, backend: str):
     return result
 
 
-def _child(index: int, train: Train, X, y, address: str, processes: int, backend: str, threads: int):
+def _child(index: int, train: Train, X, y, port: int, processes: int, backend: str, threads: int):
     import torch
+    import torch.distributed as dist
 
     torch.set_num_threads(threads)
-    with _loopback(), _group(backend, address, index + 1, processes):
-        train(X, y, None, Shard(index + 1, processes))
+    rank = index + 1
+    store = dist.TCPStore("127.0.0.1", port, processes, is_master=False, timeout=TIMEOUT)
+    store.set(f"started/{rank}", "1")
+    with _loopback(), _group(backend, store, rank, processes):
+        train(X, y, None, Shard(rank, processes))
 
 
-def _join(children, name: str, quiet: bool = False) -> None:
-    """Wait for the started processes; StepError naming the first that failed (unless ``quiet``)."""
+def _wait_for(children, store, processes: int, name: str) -> None:
+    """Until every started process has reached the store; StepError as soon as one has failed."""
+    keys = [f"started/{rank}" for rank in range(1, processes)]
+    while not store.check(keys):
+        if _join(children, name, timeout=0.1):
+            raise StepError(f"{name}: the training processes ended before they started")
+
+
+def _join(children, name: str, quiet: bool = False, timeout: float | None = None) -> bool:
+    """Wait for the started processes (at most ``timeout`` seconds): whether all have ended;
+    StepError naming the first that failed (unless ``quiet``)."""
     try:
+        if timeout is not None:
+            return children.join(timeout=timeout)
         while not children.join():
             pass
+        return True
     except Exception as error:  # ProcessRaisedException / ProcessExitedException, with the child's traceback
-        if not quiet:
-            last = str(error).strip().splitlines()[-1]
-            raise StepError(f"{name}: a training process failed: {last}"[:400]) from error
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        if quiet:
+            return True
+        last = str(error).strip().splitlines()[-1]
+        raise StepError(f"{name}: a training process failed: {last}"[:400]) from error
 
 
 @contextmanager

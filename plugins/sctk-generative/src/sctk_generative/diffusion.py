@@ -118,21 +118,27 @@ class Diffusion(TorchGenerator):
         return 2 * x - 1 if self.params.output == "simplex" else x
 
     def fit(self, X: np.ndarray, y: np.ndarray | None = None, *, run=None) -> Diffusion:
-        """Train the noise predictor on rows ``X`` (and class labels ``y``)."""
+        """Train the noise predictor on rows ``X`` (and class labels ``y``); warm start, resume and
+        several processes as in ``wgan-gp``."""
+        return self._train_parallel(self._train, X, y, run)
+
+    def _train(self, X, y, run, shard) -> None:
         import torch
 
         p = self.params
-        s = self._setup(X, y, run)
+        s = self._setup(X, y, run, shard)
         net = s.nets["denoiser"]
         device, n = s.device, len(s.flat)
         optimizer = self._optimizer(net.parameters(), "adam")
         optimizers = {"denoiser": optimizer}
+        shard.average_gradients(optimizer)
         rngs = self._start_training(s, optimizers)
         data_rng, noise_rng = rngs["data"], rngs["noise"]
         data = self._to_model(torch.from_numpy(s.flat).to(device))
         labels_all = torch.from_numpy(s.codes).to(device) if s.n_classes else None
         alpha_bar = torch.tensor(cosine_alpha_bar(p.timesteps), dtype=torch.float32, device=device)
         batch = min(p.batch_size, n)
+        shard.part(n % batch or batch)  # the last batch of an epoch must split too
         net.train()
         with progress(run, "training diffusion", total=p.epochs) as bar:
             if s.start:
@@ -142,26 +148,26 @@ class Diffusion(TorchGenerator):
                 total, batches = torch.zeros((), device=device), 0
                 for start in range(0, n, batch):
                     index = order[start : start + batch]
-                    x0 = data[index]
-                    t = torch.randint(p.timesteps, (len(index),), generator=noise_rng, device=device)
-                    noise = torch.randn(x0.shape, generator=noise_rng, device=device)
+                    part, share = shard.part(len(index)), shard.weight(len(index))
+                    x0 = data[index[part]]
+                    t = torch.randint(p.timesteps, (len(index),), generator=noise_rng, device=device)[part]
+                    noise = torch.randn((len(index), x0.shape[1]), generator=noise_rng, device=device)[part]
                     a = alpha_bar[t][:, None]
                     xt = a.sqrt() * x0 + (1 - a).sqrt() * noise
                     labels = None
                     if labels_all is not None:
-                        drop = torch.rand(len(index), generator=noise_rng, device=device) < p.label_dropout
-                        labels = torch.where(drop, s.n_classes, labels_all[index])
+                        drop = torch.rand(len(index), generator=noise_rng, device=device)[part] < p.label_dropout
+                        labels = torch.where(drop, s.n_classes, labels_all[index[part]])
                     with s.autocast():
                         predicted = net(xt, t, labels).float()
-                    loss = ((predicted - noise) ** 2).mean()
+                    loss = ((predicted - noise) ** 2).mean() * share
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     optimizer.step()
                     total += loss.detach()
                     batches += 1
-                self._end_epoch(s, epoch, {"loss": (total / batches).item()}, bar, optimizers, rngs)
+                self._end_epoch(s, epoch, {"loss": (shard.average(total) / batches).item()}, bar, optimizers, rngs)
         self._finish(s)
-        return self
 
     def sample(self, n_samples: int, *, condition=None, random_state: int | None = None, run=None) -> np.ndarray:
         """``n_samples`` rows by strided DDIM sampling with classifier-free guidance (see the class

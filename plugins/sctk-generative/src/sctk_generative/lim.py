@@ -65,6 +65,9 @@ class LimWGAN(TorchGAN):
     name = "lim-wgan"
     networks = ("generator", "critic")
     quick: ClassVar[dict[str, Any]] = {"epochs": 3, "width": 0.25}
+    #: The generator's batch norm takes statistics over the whole batch: a process holding part of it
+    #: would compute other ones (torch's SyncBatchNorm is not used), so lim-wgan trains in one process.
+    trains_data_parallel = False
 
     class Params(TorchParams):
         epochs: int = Field(500, ge=1, description="training epochs (about one critic pass over the data each)")
@@ -116,7 +119,11 @@ class LimWGAN(TorchGAN):
     # ----------------------------------------------------------------------------------------- fit
 
     def fit(self, X: np.ndarray, y: np.ndarray | None = None, *, run=None) -> LimWGAN:
-        """Train on lim-matrix rows ``X`` and class labels ``y`` (see the class docstring)."""
+        """Train on lim-matrix rows ``X`` and class labels ``y`` (see the class docstring); in one
+        process only (``processes`` > 1 is a UserError)."""
+        return self._train_parallel(self._train, X, y, run)
+
+    def _train(self, X, y, run, shard) -> None:
         import torch
 
         from ._gan import critic_step
@@ -180,7 +187,6 @@ class LimWGAN(TorchGAN):
                 self._end_epoch(s, epoch, row, bar, optimizers, rngs)
         critic.requires_grad_(True)
         self._finish(s)
-        return self
 
     def citations(self) -> list[str]:
         return [

@@ -94,15 +94,20 @@ class VAE(TorchGenerator):
         return ((grouped_output(raw, net.groups, net.width, output) - x) ** 2).sum(dim=1)
 
     def fit(self, X: np.ndarray, y: np.ndarray | None = None, *, run=None) -> VAE:
-        """Train on rows ``X`` (and class labels ``y``); warm start and resume as in ``wgan-gp``."""
+        """Train on rows ``X`` (and class labels ``y``); warm start, resume and several processes as
+        in ``wgan-gp``."""
+        return self._train_parallel(self._train, X, y, run)
+
+    def _train(self, X, y, run, shard) -> None:
         import torch
 
         p = self.params
-        s = self._setup(X, y, run)
+        s = self._setup(X, y, run, shard)
         net = s.nets["vae"]
         device, n = s.device, len(s.flat)
         optimizer = self._optimizer(net.parameters(), "adam")
         optimizers = {"vae": optimizer}
+        shard.average_gradients(optimizer)
         rngs = self._start_training(s, optimizers)
         data_rng, noise_rng = rngs["data"], rngs["noise"]
         data = torch.from_numpy(s.flat).to(device)
@@ -110,6 +115,7 @@ class VAE(TorchGenerator):
         if s.n_classes:
             onehot_all = torch.nn.functional.one_hot(torch.from_numpy(s.codes), s.n_classes).float().to(device)
         batch = min(p.batch_size, n)
+        shard.part(n % batch or batch)  # the last batch of an epoch must split too
         net.train()
         with progress(run, "training vae", total=p.epochs) as bar:
             if s.start:
@@ -121,26 +127,26 @@ class VAE(TorchGenerator):
                 batches = 0
                 for start in range(0, n, batch):
                     index = order[start : start + batch]
-                    x = data[index]
-                    onehot = None if onehot_all is None else onehot_all[index]
+                    part, share = shard.part(len(index)), shard.weight(len(index))
+                    x = data[index[part]]
+                    onehot = None if onehot_all is None else onehot_all[index[part]]
                     with s.autocast():
                         mu, log_var = net.encode(x, onehot)
-                        eps = torch.randn(mu.shape, generator=noise_rng, device=device)
+                        eps = torch.randn((len(index), mu.shape[1]), generator=noise_rng, device=device)[part]
                         z = mu + torch.exp(0.5 * log_var) * eps
                         raw = net.decode_raw(z, onehot)
                     reconstruction = self._reconstruction(raw.float(), x, net).mean()
                     kl = (-0.5 * (1 + log_var - mu**2 - log_var.exp()).sum(dim=1)).mean()
                     loss = reconstruction + weight * kl
                     optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
+                    (loss * share).backward()
                     optimizer.step()
-                    sums += torch.stack([loss, reconstruction, kl]).detach()
+                    sums += torch.stack([loss, reconstruction, kl]).detach() * share
                     batches += 1
-                means = (sums / batches).tolist()
+                means = (shard.average(sums) / batches).tolist()
                 row = {**dict(zip(("loss", "reconstruction", "kl"), means)), "beta": weight}
                 self._end_epoch(s, epoch, row, bar, optimizers, rngs)
         self._finish(s)
-        return self
 
     def sample(self, n_samples: int, *, condition=None, random_state: int | None = None, run=None) -> np.ndarray:
         """``n_samples`` decoded latent draws, float32, shaped like the training rows."""
