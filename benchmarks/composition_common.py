@@ -12,6 +12,9 @@ holds out a share of their composition groups as an inner validation set, and on
 It then refits the chosen models on all of the fold's training rows and predicts the test fold.
 The test fold's targets are used only to score. Predictors come from the sctk registry
 (``lightgbm``, ``xgboost``, ``knn``) with ``n_models=1`` (no bootstrap) and ``n_jobs=1``.
+
+``fold_results`` runs the outer folds one after the other (``--executor local``, the default) or as
+Ray tasks of one CPU each (``--executor ray [--workers N]``), with the same results in the same order.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.model_selection import GroupKFold
 
-from sc_toolkit import group_holdout, load_dataset, load_registry
+from sc_toolkit import group_holdout, load_dataset, load_registry, map_tasks
 
 REGISTRY = load_registry()
 FEATURE_SETS = ("fractions", "magpie", "magpie+fractions", "magpie+fractions+hamidieh", "magpie+fractions+valence",
@@ -72,6 +75,29 @@ def outer_folds(groups: np.ndarray, n_folds: int, max_folds: int | None = None,
         wanted = {int(f) for f in only.split(",")}
         folds = [(i, f) for i, f in folds if i in wanted]
     return folds
+
+
+def add_executor_arguments(parser) -> None:
+    """``--executor`` and ``--workers`` (see :func:`fold_results`)."""
+    parser.add_argument("--executor", choices=("local", "ray"), default="local",
+                        help="outer folds one after the other here (local) or as Ray tasks of one CPU each on a "
+                        "local Ray (127.0.0.1), or on RAY_ADDRESS's cluster (ray)")
+    parser.add_argument("--workers", type=int, default=None, help="CPUs of the local Ray (default: all)")
+
+
+def fold_results(tasks, folds, X: np.ndarray, y: np.ndarray, groups: np.ndarray, *, task: str, search,
+                 seed: int, knn_X: np.ndarray):
+    """:func:`tuned_ensemble` of each outer fold of ``folds`` (as :func:`outer_folds` gives them), in
+    order, as tasks of ``tasks`` (``sc_toolkit.task_executor``); the data is shipped to Ray once.
+    Every model in a fold uses one thread, so a fold is a task of one CPU."""
+    data = (X, y, groups, knn_X, task, search, seed)
+    return map_tasks(tasks, _fold, [fold for _, fold in folds], shared=data, cpus=1)
+
+
+def _fold(fold: tuple[np.ndarray, np.ndarray], data: tuple, run=None) -> FoldResult:
+    train, test = fold
+    X, y, groups, knn_X, task, search, seed = data
+    return tuned_ensemble(X, y, groups, train, test, task=task, search=search, seed=seed, knn_X=knn_X)
 
 
 def save_part(path, y: np.ndarray, groups: np.ndarray, oof: dict[str, np.ndarray]) -> None:

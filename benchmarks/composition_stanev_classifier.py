@@ -21,6 +21,7 @@ under the full protocol (``--population all``) they moved pooled accuracy from 0
     .venv/bin/python benchmarks/composition_stanev_classifier.py [--folds 5] [--population all] [--quick]
     .venv/bin/python benchmarks/composition_stanev_classifier.py --grid slow+mlp --only-folds 0,1 --save a.npz
     .venv/bin/python benchmarks/composition_stanev_classifier.py --merge a.npz b.npz   # the table of both parts
+    .venv/bin/python benchmarks/composition_stanev_classifier.py --executor ray --workers 2   # folds as Ray tasks
     (``--merge`` takes the ``--population`` the parts ran with, for the breakdown of the errors)
 """
 
@@ -38,7 +39,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from composition_common import (  # noqa: E402
     FEATURE_SETS,
     GRIDS,
+    add_executor_arguments,
     features,
+    fold_results,
     grid,
     grouped_folds,
     load_average,
@@ -46,10 +49,9 @@ from composition_common import (  # noqa: E402
     load_table,
     outer_folds,
     save_part,
-    tuned_ensemble,
     versions,
 )
-from sc_toolkit import roc_auc  # noqa: E402
+from sc_toolkit import roc_auc, task_executor  # noqa: E402
 
 THRESHOLD_K = 10.0
 POPULATIONS = ("all", "tc-reported")
@@ -78,6 +80,7 @@ def main() -> None:
                         help="comma-separated outer folds to run (e.g. 0,1,2; merge parts with --save)")
     parser.add_argument("--save", type=Path, help="write the out-of-fold probabilities to this .npz")
     parser.add_argument("--merge", type=Path, nargs="+", help="print the table of these --save files and stop")
+    add_executor_arguments(parser)
     args = parser.parse_args()
     if args.merge:
         label, groups, proba = load_parts(args.merge)
@@ -102,18 +105,20 @@ def main() -> None:
 
     proba = {}
     folds = outer_folds(groups, args.folds, args.max_folds, args.only_folds)
-    for fold, (train, test) in folds:
+    with task_executor(args.executor, workers=args.workers) as tasks:
+        results = fold_results(tasks, folds, X, label, groups, task="classification", search=search,
+                               seed=args.seed, knn_X=knn_X)
         t0 = time.perf_counter()
-        result = tuned_ensemble(X, label, groups, train, test, task="classification", search=search,
-                                seed=args.seed, knn_X=knn_X)
-        majority = float(label[train].mean() >= 0.5)
-        result.predictions["majority baseline"] = np.full(len(test), majority)
-        for name, p in result.predictions.items():
-            proba.setdefault(name, np.full(len(label), np.nan))[test] = p
-        m = _metrics(label[test], result.predictions["ensemble"])
-        print(f"fold {fold}: ensemble accuracy {m['accuracy']:.4f} ROC-AUC {m['roc_auc']:.4f} | "
-              + " | ".join(f"{k}: {v}" for k, v in result.chosen.items())
-              + f" | {time.perf_counter() - t0:.0f} s, load {load_average()}", flush=True)
+        for (fold, (train, test)), result in zip(folds, results):
+            majority = float(label[train].mean() >= 0.5)
+            result.predictions["majority baseline"] = np.full(len(test), majority)
+            for name, p in result.predictions.items():
+                proba.setdefault(name, np.full(len(label), np.nan))[test] = p
+            m = _metrics(label[test], result.predictions["ensemble"])
+            print(f"fold {fold}: ensemble accuracy {m['accuracy']:.4f} ROC-AUC {m['roc_auc']:.4f} | "
+                  + " | ".join(f"{k}: {v}" for k, v in result.chosen.items())
+                  + f" | {time.perf_counter() - t0:.0f} s, load {load_average()}", flush=True)
+            t0 = time.perf_counter()
     if args.save:
         save_part(args.save, label, groups, proba)
     report(label, proba, [test for _, (_, test) in folds])

@@ -20,6 +20,7 @@ configuration is ``--features magpie+fractions+valence --grid slow+mlp`` (8.93 K
     .venv/bin/python benchmarks/composition_uci_hamidieh.py --features magpie+fractions+valence --grid slow+mlp \\
         --only-folds 0,1,2,3,4 --save a.npz
     .venv/bin/python benchmarks/composition_uci_hamidieh.py --merge a.npz b.npz   # the table of both parts
+    .venv/bin/python benchmarks/composition_uci_hamidieh.py --executor ray --workers 2   # folds as Ray tasks
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from composition_common import (  # noqa: E402
     FEATURE_SETS,
     GRIDS,
+    add_executor_arguments,
     features,
+    fold_results,
     grid,
     grouped_folds,
     load_average,
@@ -43,10 +46,9 @@ from composition_common import (  # noqa: E402
     load_table,
     outer_folds,
     save_part,
-    tuned_ensemble,
     versions,
 )
-from sc_toolkit import regression_metrics  # noqa: E402
+from sc_toolkit import regression_metrics, task_executor  # noqa: E402
 
 REFERENCES = [  # (label, RMSE, MAE, R2); None where not reported
     ("Hamidieh 2018, XGBoost, 81 features, random split", 9.5, None, 0.92),
@@ -72,6 +74,7 @@ def main() -> None:
     parser.add_argument("--only-folds", default=None,
                         help="comma-separated outer folds to run (e.g. 0,1,2,3,4; merge parts with --save)")
     parser.add_argument("--merge", type=Path, nargs="+", help="print the table of these --save files and stop")
+    add_executor_arguments(parser)
     args = parser.parse_args()
     if args.merge:
         merge(args.merge, args.folds)
@@ -92,18 +95,20 @@ def main() -> None:
 
     oof = {}
     folds = outer_folds(groups, args.folds, args.max_folds, args.only_folds)
-    for fold, (train, test) in folds:
+    with task_executor(args.executor, workers=args.workers) as tasks:
+        results = fold_results(tasks, folds, X, y, groups, task="regression", search=search, seed=args.seed,
+                               knn_X=knn_X)
         t0 = time.perf_counter()
-        result = tuned_ensemble(X, y, groups, train, test, task="regression", search=search, seed=args.seed,
-                                knn_X=knn_X)
-        result.predictions["median baseline"] = np.full(len(test), np.median(y[train]))
-        names = list(result.predictions)
-        for name in names:
-            oof.setdefault(name, np.full(len(y), np.nan))[test] = result.predictions[name]
-        m = regression_metrics(y[test], result.predictions["ensemble"])
-        print(f"fold {fold}: ensemble RMSE {m['rmse']:.3f} MAE {m['mae']:.3f} R2 {m['r2']:.4f} | "
-              + " | ".join(f"{k}: {v}" for k, v in result.chosen.items())
-              + f" | {time.perf_counter() - t0:.0f} s, load {load_average()}", flush=True)
+        for (fold, (train, test)), result in zip(folds, results):
+            result.predictions["median baseline"] = np.full(len(test), np.median(y[train]))
+            names = list(result.predictions)
+            for name in names:
+                oof.setdefault(name, np.full(len(y), np.nan))[test] = result.predictions[name]
+            m = regression_metrics(y[test], result.predictions["ensemble"])
+            print(f"fold {fold}: ensemble RMSE {m['rmse']:.3f} MAE {m['mae']:.3f} R2 {m['r2']:.4f} | "
+                  + " | ".join(f"{k}: {v}" for k, v in result.chosen.items())
+                  + f" | {time.perf_counter() - t0:.0f} s, load {load_average()}", flush=True)
+            t0 = time.perf_counter()
 
     if args.save:
         save_part(args.save, y, groups, oof)
