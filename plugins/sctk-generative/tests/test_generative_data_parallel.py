@@ -77,7 +77,7 @@ def test_a_ragged_last_batch_splits_into_weighted_parts(real):
     assert_same_curves(one.history_, two.history_)
 
 
-def test_what_cannot_split_is_refused_in_one_line(cuprates, monkeypatch):
+def test_what_cannot_split_is_refused_in_one_line(cuprates, monkeypatch, tmp_path, make_run):
     with pytest.raises(UserError, match="lim-wgan trains in one process only"):
         LimWGAN(processes=2).fit(np.zeros((4, 2, 94, 11), np.float32), np.array(["a", "b", "a", "b"]))
     monkeypatch.setenv("WORLD_SIZE", "2")  # as under torchrun
@@ -85,3 +85,5 @@ def test_what_cannot_split_is_refused_in_one_line(cuprates, monkeypatch):
         LimWGAN().fit(np.zeros((4, 2, 94, 11), np.float32), np.array(["a", "b", "a", "b"]))
     with pytest.raises(UserError, match="leave processes at 1 under torchrun"):
         WGANGP(**SMALL, processes=2).fit(cuprates)
+    with pytest.raises(UserError, match="a recipe run under torchrun"):
+        WGANGP(**SMALL).fit(cuprates, run=make_run(tmp_path))

@@ -11,7 +11,8 @@ WGAN-GP gradient penalty differentiates twice (``create_graph=True``), which DDP
 Processes come from one of two places (:func:`data_parallel`):
 
 - ``torchrun`` (or any launcher that sets ``WORLD_SIZE``, ``RANK``, ``MASTER_ADDR`` and
-  ``MASTER_PORT``): every process calls ``fit`` on the same data and joins the launcher's group;
+  ``MASTER_PORT``): every process calls ``fit`` on the same data, without a run, and joins the
+  launcher's group (a recipe run under a launcher is refused: every process would run all of it);
 - ``processes = N`` on one machine: the process calling ``fit`` is rank 0 and starts N - 1 more
   (torch.multiprocessing, spawn) that meet it on 127.0.0.1 at a free port.
 
@@ -128,6 +129,10 @@ def data_parallel(name: str, train: Train, X, y, run, processes: int, device: st
     Returns what this process's ``train`` returns."""
     backend = "nccl" if device.startswith("cuda") else "gloo"
     if launched():
+        if run is not None:
+            raise UserError(f"{name}: a recipe run under torchrun would run whole in every process",
+                            hint="run the recipe without torchrun and set the generator's processes, or train "
+                            "under torchrun from Python (docs/cluster.md)")
         if processes != 1:
             raise UserError(f"{name}: processes = {processes} under a launcher that already started "
                             f"{os.environ['WORLD_SIZE']} processes",
