@@ -46,8 +46,8 @@ class TorchParams(Params):
     )
     seed: int | None = Field(None, description="training seed (None: the run's seed, or 0 without a run)")
     processes: int = Field(
-        1, ge=1, description="data-parallel training processes on this machine (one GPU each on CUDA; "
-        "each takes an equal part of every batch); 1 = one process. Under torchrun leave it at 1"
+        1, ge=1, description="data-parallel training processes on this machine, each on an equal part of every "
+        "batch (one GPU each on CUDA); wgan-gp, vae and diffusion; 1 = one process, as under torchrun"
     )
 
 
