@@ -175,7 +175,8 @@ class TorchGenerator(Generator):
     #: Parameters a checkpoint may have been written under other values of and still resume (the
     #: resolved device type is matched instead of ``device``).
     resumable_across: ClassVar[set[str]] = {"epochs", "checkpoint_every", "device", "amp", "processes"}
-    #: Whether the training loop takes a :class:`~sctk_generative._distributed.Shard` (several processes).
+    #: Whether the training loop takes a :class:`~sctk_generative._distributed.Shard` (several
+    #: processes); a generator that cannot also refuses ``processes`` > 1 in its Params.
     trains_data_parallel: ClassVar[bool] = True
 
     # -- to implement ------------------------------------------------------------------------
@@ -199,12 +200,12 @@ class TorchGenerator(Generator):
 
     def _train_parallel(self, train, X, y, run):
         """``train(X, y, run, shard)`` in one process or data-parallel (``processes``, torchrun);
-        a generator without ``trains_data_parallel`` refuses several processes."""
+        a generator without ``trains_data_parallel`` refuses a torchrun launch."""
         p = self.params
-        if not self.trains_data_parallel and (p.processes > 1 or launched()):
-            raise UserError(f"{self.name} trains in one process only (processes = {p.processes})",
-                            hint="set processes = 1 and run it outside torchrun; docs/cluster.md lists the "
-                            "generators that train data-parallel")
+        if not self.trains_data_parallel and launched():
+            raise UserError(f"{self.name} trains in one process only, not in each of torchrun's processes",
+                            hint="train it without torchrun; docs/cluster.md lists the generators that train "
+                            "data-parallel")
         data_parallel(self.name, train, X, y, run, p.processes, resolve_device(p.device))
         return self
 

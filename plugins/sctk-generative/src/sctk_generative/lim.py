@@ -85,6 +85,13 @@ class LimWGAN(TorchGAN):
 
         _betas = field_validator("betas")(check_betas)
 
+        @field_validator("processes")
+        @classmethod
+        def _one_process(cls, processes: int) -> int:
+            if processes != 1:
+                raise ValueError("lim-wgan trains in one process only (its batch norm needs the whole batch)")
+            return processes
+
     # ------------------------------------------------------------------------------------ networks
 
     def _build(self, feature_shape, n_classes):
@@ -120,7 +127,7 @@ class LimWGAN(TorchGAN):
 
     def fit(self, X: np.ndarray, y: np.ndarray | None = None, *, run=None) -> LimWGAN:
         """Train on lim-matrix rows ``X`` and class labels ``y`` (see the class docstring); in one
-        process only (``processes`` > 1 is a UserError)."""
+        process only (``processes`` > 1 is invalid, and so is a torchrun launch)."""
         return self._train_parallel(self._train, X, y, run)
 
     def _train(self, X, y, run, shard) -> None:
