@@ -93,9 +93,10 @@ def test_training_does_not_touch_global_rng(real):
     assert torch.equal(torch.rand(3), expected)
 
 
-def test_interrupted_run_resumes_to_the_same_weights(real, tmp_path, make_run):
+@pytest.mark.parametrize("gp_every", [1, 3])
+def test_interrupted_run_resumes_to_the_same_weights(real, tmp_path, make_run, gp_every):
     X, labels = real
-    params = dict(TINY, epochs=4, checkpoint_every=1)
+    params = dict(TINY, epochs=4, checkpoint_every=1, gp_every=gp_every)
     straight = WGANGP(**params).fit(X, labels, run=make_run(tmp_path / "a"))
 
     interrupted = make_run(tmp_path / "b", fail_at_epoch=3)
@@ -125,6 +126,28 @@ def test_two_epochs_then_four_equals_four(real, tmp_path, make_run):
     other_data = WGANGP(**dict(params, epochs=4)).fit(X[:-1], run=run)
     assert any("ignoring checkpoint" in m for m in run.messages)
     assert len(other_data.history_) == 4
+
+
+def test_lazy_penalty_every_kth_critic_update_with_k_times_the_weight(real, monkeypatch):
+    import sctk_generative._gan as gan
+
+    X, _ = real
+    calls = []
+    step = gan.critic_step
+
+    def recording(*args, **kwargs):
+        loss, distance, penalty = step(*args, **kwargs)
+        calls.append((args[7], float(penalty)))
+        return loss, distance, penalty
+
+    monkeypatch.setattr(gan, "critic_step", recording)
+    model = WGANGP(**dict(TINY, gp_weight=10.0, gp_every=3)).fit(X)
+    assert len(calls) > 6
+    assert [w for w, _ in calls] == [30.0 if (i + 1) % 3 == 0 else 0.0 for i in range(len(calls))]
+    assert all(p > 0 for w, p in calls if w) and all(p == 0 for w, p in calls if not w)
+    per_epoch = len(calls) // TINY["epochs"]
+    first = [p for w, p in calls[:per_epoch] if w]
+    assert model.history_[0]["gradient_penalty"] == pytest.approx(np.mean(first), rel=1e-5)
 
 
 def test_citations_and_provenance():
