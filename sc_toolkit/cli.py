@@ -163,12 +163,15 @@ def predict(
 ) -> None:
     """Predict Tc, its std and class probabilities with the predictors saved in a run (alpha2F
     predictors also give lambda and omega_log, each with its ensemble std). RUN_DIR may also name a
-    model shipped with the package: supercon-tc (Tc with its interval, P(Tc > 10 K), P(superconductor))."""
-    from .pretrained import pretrained_path
+    model shipped with the package: supercon-tc (Tc with its interval, P(Tc > 10 K), P(superconductor)),
+    formation-energy (eV/atom, with its interval and the distance to the hull of known phases)."""
+    from .pretrained import pretrained_path, pretrained_record
     from .run.api import open_run
     from .run.predict import read_inputs
 
+    note = None
     if not run_dir.exists() and pretrained_path(str(run_dir)) is not None:
+        note = pretrained_record(str(run_dir)).get("note")
         run_dir = pretrained_path(str(run_dir))
 
     if output is not None:
@@ -188,10 +191,12 @@ def predict(
     if output:
         shown.to_csv(output, index=False)
         err.print(f"{int((table['error'] == '').sum())} of {len(table)} rows predicted -> {escape(str(output))}")
-        return
-    shown = _moments_with_spread(shown)
-    out.print(_results_table(shown, [c for c in shown.columns if c not in _detail_columns(shown)], None))
-    _domain_note(shown)
+    else:
+        shown = _moments_with_spread(shown)
+        out.print(_results_table(shown, [c for c in shown.columns if c not in _detail_columns(shown)], None))
+        _domain_note(shown)
+    if note:  # a shipped model's units and what its columns mean
+        err.print(escape(note), highlight=False)
 
 
 def _moments_with_spread(table: pd.DataFrame) -> pd.DataFrame:

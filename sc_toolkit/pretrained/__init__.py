@@ -3,7 +3,8 @@
 Each folder here holds the saved predictors of one run (``models/predictors/<name>/``, as a run
 directory has them), its ``manifest.json`` (without local paths) and a ``pretrained.json``: the recipe and settings it was trained with, the
 sha256 of the dataset files it learned from, its hold-out metrics beside their baselines, library
-versions, and the sha256 of every file shipped. `sctk predict NAME FORMULA...` and
+versions, the sha256 of every file shipped and, for some, a ``note`` that `sctk predict` prints (units,
+what a column means). A reference hull is shipped as its on-hull phases only. `sctk predict NAME FORMULA...` and
 ``sc_toolkit.open_run(pretrained_path(NAME))`` use them like any run directory. They are built by
 ``benchmarks/build_pretrained.py`` (docs/benchmarks.md, "Speed").
 """
@@ -19,7 +20,7 @@ RECORD = "pretrained.json"
 
 
 def pretrained_names() -> list[str]:
-    """Names of the shipped models (``supercon-tc``)."""
+    """Names of the shipped models (``formation-energy``, ``supercon-tc``)."""
     return sorted(p.name for p in FOLDER.iterdir() if (p / RECORD).is_file())
 
 
