@@ -61,9 +61,12 @@ def test_two_processes_train_wgan_gp_to_the_same_loss_curve(cuprates, one_proces
     assert two.sample(5, random_state=0).shape == (5, 96, 8)
 
 
-def test_two_processes_resume_from_the_checkpoint_of_one(cuprates, one_process, tmp_path, make_run):
+def test_two_processes_resume_one_process_checkpoint_and_stop_with_rank_0(cuprates, one_process, tmp_path,
+                                                                            make_run):
+    WGANGP(**dict(SMALL, epochs=2)).fit(cuprates, run=make_run(tmp_path))  # the last epoch is always checkpointed
+    with pytest.raises(KeyboardInterrupt):  # rank 0 stops in epoch 3; the other process must not hang
+        WGANGP(**SMALL, processes=2).fit(cuprates, run=make_run(tmp_path, fail_at_epoch=3))
     run = make_run(tmp_path)
-    WGANGP(**dict(SMALL, epochs=2)).fit(cuprates, run=run)  # the last epoch is always checkpointed
     resumed = WGANGP(**SMALL, processes=2).fit(cuprates, run=run)
     assert any("resuming from epoch 2" in m for m in run.messages)
     assert_same_curves(one_process.history_, resumed.history_)

@@ -201,6 +201,8 @@ class TorchGenerator(Generator):
     def _train_parallel(self, train, X, y, run):
         """``train(X, y, run, shard)`` in one process or data-parallel (``processes``, torchrun);
         a generator without ``trains_data_parallel`` refuses a torchrun launch."""
+        import torch  # noqa: F401  (resolve_device asks the torch that is loaded)
+
         p = self.params
         if not self.trains_data_parallel and launched():
             raise UserError(f"{self.name} trains in one process only, not in each of torchrun's processes",

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -33,6 +34,8 @@ from sc_toolkit import StepError, UserError
 
 #: How long a process waits for the others (to meet, or inside one collective) before failing.
 TIMEOUT = timedelta(minutes=10)
+#: Seconds the started processes get to end on their own once rank 0 has failed.
+GRACE = 5.0
 
 
 @dataclass(frozen=True)
@@ -44,15 +47,21 @@ class Shard:
     world: int = 1
 
     def device(self, device: str) -> str:
-        """This process's device for the resolved ``device``: with CUDA and several processes, one GPU
-        per process of this machine (``LOCAL_RANK``, or the rank of processes started here), cycling
-        over the GPUs there are."""
-        if self.world == 1 or not device.startswith("cuda") or ":" in device:
+        """This process's device for the resolved ``device``: with CUDA and several processes, the
+        GPU of its local rank on its machine (``LOCAL_RANK``, or its rank among processes started
+        here); UserError when ``device`` names one GPU or the machine has too few."""
+        if self.world == 1 or not device.startswith("cuda"):
             return device
+        if ":" in device:
+            raise UserError(f"device '{device}' is one GPU, and each of {self.world} processes needs its own",
+                            hint="set device = 'cuda' (or 'auto'): process i takes GPU i of its machine")
         import torch
 
-        local = int(os.environ.get("LOCAL_RANK", self.rank))
-        return f"cuda:{local % torch.cuda.device_count()}"
+        local, count = int(os.environ.get("LOCAL_RANK", self.rank)), torch.cuda.device_count()
+        if local >= count:
+            raise UserError(f"process {local} of this machine has no GPU of its own ({count} GPUs)",
+                            hint="start at most as many processes per machine as it has GPUs")
+        return f"cuda:{local}"
 
     @property
     def writer(self) -> bool:
@@ -178,15 +187,14 @@ def _spawned(name: str, train: Train, X, y, run, processes: int, backend: str):
         _wait_for(children, store, processes, name)
         with _loopback(), _group(backend, store, 0, processes):
             result = train(X, y, run, Shard(0, processes))
-    except (UserError, StepError):
-        _join(children, name, quiet=True)  # the others stopped on the same error
-        raise
-    except BaseException:
-        _join(children, name)  # a failed process is the likelier cause: name it
-        raise
+    except BaseException as error:
+        failure = _stop(children, name)
+        if failure is None or not isinstance(error, RuntimeError):
+            raise  # this process's own error (the others stopped on the same one, or were stopped)
+        raise failure from error  # a collective failed: another process went away first, name its failure
     finally:
         torch.set_num_threads(before)
-    _join(children, name)
+    _wait(children, name)
     return result
 
 
@@ -206,13 +214,13 @@ def _wait_for(children, store, processes: int, name: str) -> None:
     """Until every started process has reached the store; StepError as soon as one has failed."""
     keys = [f"started/{rank}" for rank in range(1, processes)]
     while not store.check(keys):
-        if _join(children, name, timeout=0.1):
+        if _wait(children, name, timeout=0.1):
             raise StepError(f"{name}: the training processes ended before they started")
 
 
-def _join(children, name: str, quiet: bool = False, timeout: float | None = None) -> bool:
+def _wait(children, name: str, timeout: float | None = None) -> bool:
     """Wait for the started processes (at most ``timeout`` seconds): whether all have ended;
-    StepError naming the first that failed (unless ``quiet``)."""
+    StepError naming the first that failed (torch then stops the others)."""
     try:
         if timeout is not None:
             return children.join(timeout=timeout)
@@ -220,10 +228,25 @@ def _join(children, name: str, quiet: bool = False, timeout: float | None = None
             pass
         return True
     except Exception as error:  # ProcessRaisedException / ProcessExitedException, with the child's traceback
-        if quiet:
-            return True
         last = str(error).strip().splitlines()[-1]
         raise StepError(f"{name}: a training process failed: {last}"[:400]) from error
+
+
+def _stop(children, name: str) -> StepError | None:
+    """After this process (rank 0) failed: the others' first failure, if any. Those still running
+    after ``GRACE`` seconds wait for rank 0 in a collective and are terminated."""
+    deadline = time.monotonic() + GRACE
+    try:
+        while not _wait(children, name, timeout=0.1) and time.monotonic() < deadline:
+            pass
+    except StepError as failure:
+        return failure
+    finally:
+        for process in children.processes:
+            if process.is_alive():
+                process.terminate()
+            process.join()
+    return None
 
 
 @contextmanager
