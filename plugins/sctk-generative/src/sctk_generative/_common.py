@@ -222,8 +222,8 @@ class TorchGenerator(Generator):
         feature_shape = tuple(X.shape[1:])
         flat = np.ascontiguousarray(X.reshape(len(X), -1))
         codes, classes = encode_labels(y, len(flat))
-        seed = shard.from_rank0(p.seed if p.seed is not None else (run.seed if run is not None else 0))
         device = torch.device(shard.device(resolve_device(p.device)))
+        seed = shard.from_rank0(p.seed if p.seed is not None else (run.seed if run is not None else 0))
         warm = self.is_fitted()
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)

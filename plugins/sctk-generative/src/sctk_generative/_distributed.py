@@ -14,7 +14,7 @@ Processes come from one of two places (:func:`data_parallel`):
   ``MASTER_PORT``): every process calls ``fit`` on the same data, without a run, and joins the
   launcher's group (a recipe run under a launcher is refused: every process would run all of it);
 - ``processes = N`` on one machine: the process calling ``fit`` is rank 0 and starts N - 1 more
-  (torch.multiprocessing, spawn) that meet it on 127.0.0.1 at a free port.
+  (torch.multiprocessing, spawn) that meet it at a TCPStore on 127.0.0.1 (a port the system picks).
 
 Rank 0 alone reads and writes checkpoints and shows progress; the others start from rank 0's
 checkpoint (broadcast) and keep no run. Torch is imported inside functions only.
@@ -49,7 +49,8 @@ class Shard:
     def device(self, device: str) -> str:
         """This process's device for the resolved ``device``: with CUDA and several processes, the
         GPU of its local rank on its machine (``LOCAL_RANK``, or its rank among processes started
-        here); UserError when ``device`` names one GPU or the machine has too few."""
+        here), made the current CUDA device (NCCL's object broadcast uses it); UserError when
+        ``device`` names one GPU or the machine has too few."""
         if self.world == 1 or not device.startswith("cuda"):
             return device
         if ":" in device:
@@ -61,12 +62,8 @@ class Shard:
         if local >= count:
             raise UserError(f"process {local} of this machine has no GPU of its own ({count} GPUs)",
                             hint="start at most as many processes per machine as it has GPUs")
+        torch.cuda.set_device(local)
         return f"cuda:{local}"
-
-    @property
-    def writer(self) -> bool:
-        """Whether this process writes checkpoints and shows progress (rank 0)."""
-        return self.rank == 0
 
     def part(self, rows: int, *, equal: bool = False) -> slice:
         """This process's contiguous part of a batch of ``rows`` rows (parts differ by at most one
