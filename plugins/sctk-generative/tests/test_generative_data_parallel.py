@@ -83,6 +83,8 @@ def test_a_ragged_last_batch_splits_into_weighted_parts(real):
 def test_what_cannot_split_is_refused_in_one_line(cuprates, monkeypatch, tmp_path, make_run):
     with pytest.raises(ValueError, match="lim-wgan trains in one process only"):
         LimWGAN(processes=2)  # a recipe's check says so: generator.params.processes: ...
+    with pytest.raises(ValueError, match="batch_size 33 does not split into 2 equal parts"):
+        WGANGP(batch_size=33, processes=2)
     monkeypatch.setenv("WORLD_SIZE", "2")  # as under torchrun
     with pytest.raises(UserError, match="lim-wgan trains in one process only"):
         LimWGAN().fit(np.zeros((4, 2, 94, 11), np.float32), np.array(["a", "b", "a", "b"]))

@@ -13,7 +13,7 @@ import math
 from typing import Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from sc_toolkit import UserError
 from sc_toolkit import progress
@@ -141,6 +141,13 @@ class WGANGP(TorchGAN):
 
         _widths = field_validator("hidden")(check_widths)
         _betas = field_validator("betas")(check_betas)
+
+        @model_validator(mode="after")
+        def _batch_splits(self):
+            if self.batch_size % self.processes:
+                raise ValueError(f"batch_size {self.batch_size} does not split into {self.processes} equal parts, "
+                                 f"one per process: choose a multiple of processes")
+            return self
 
     # ----------------------------------------------------------------------------------------- fit
 
