@@ -58,7 +58,9 @@ class FailsOnce(LIGHTGBM):
 
 def test_lightgbm_members_on_ray_are_the_local_members_and_a_failed_one_is_retried(local_ray, tc_table, tmp_path):
     X, y = tc_table
-    local = LIGHTGBM(**SMALL).fit(X, y, run=run_on(tmp_path / "local", None))
+    here = run_on(tmp_path / "local", None)
+    local = LIGHTGBM(**SMALL).fit(X, y, run=here)
+    here.close()
     flaky = FailsOnce(**SMALL)
     flaky.markers = tmp_path
     run = run_on(tmp_path / "ray", lambda run: RayExecutor())
@@ -91,7 +93,9 @@ def test_alpha2f_members_on_ray_are_the_local_members(local_ray, data_dir, tmp_p
         local = ensemble(**tiny).fit(graphs, table["tc"].to_numpy())
     finally:
         torch.set_num_threads(threads)
-    on_ray = ensemble(**tiny).fit(graphs, table["tc"].to_numpy(), run=run_on(tmp_path, lambda run: RayExecutor()))
+    run = run_on(tmp_path, lambda run: RayExecutor())
+    on_ray = ensemble(**tiny).fit(graphs, table["tc"].to_numpy(), run=run)
+    run.close()
     assert np.array_equal(on_ray.predict_spectrum(graphs)[0], local.predict_spectrum(graphs)[0])
     assert [list(v) for v in on_ray.valid_rows_] == [list(v) for v in local.valid_rows_]
     assert on_ray.histories_ == local.histories_
