@@ -1,8 +1,6 @@
 """`sctk predict --cif` scores user structures with a structure model saved in a run; formulas given
 to a run that also has structure models are scored by its composition models."""
 
-import subprocess
-import sys
 import tarfile
 import tomllib
 from pathlib import Path
@@ -15,7 +13,6 @@ from sc_toolkit.registry import default_registry
 from sc_toolkit.run.runner import execute, start_run
 
 ROOT = Path(__file__).parents[1]
-SCTK = str(Path(sys.executable).parent / "sctk")
 
 pytestmark = pytest.mark.slow
 
@@ -46,21 +43,21 @@ def bete_net_cifs(data_dir: Path, folder: Path, n: int) -> list[Path]:
     return paths
 
 
-def test_predict_reads_cif_files_and_reports_unreadable_ones(structure_run, data_dir, tmp_path):
+def test_predict_reads_cif_files_and_reports_unreadable_ones(structure_run, data_dir, tmp_path, sctk_here):
     paths = bete_net_cifs(data_dir, tmp_path, 2)
     broken = tmp_path / "broken.cif"
     broken.write_text("data_broken\n_cell_length_a 3.0\n")
     out = tmp_path / "out.csv"
-    args = [SCTK, "predict", structure_run, "--output", out]
+    args = ["predict", structure_run, "--output", out]
     for path in [*paths, broken]:
         args += ["--cif", path]
-    result = subprocess.run(list(map(str, args)), capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr
+    code, _, err = sctk_here(*args)
+    assert code == 0, err
     table = pd.read_csv(out, keep_default_na=False)
     assert list(table["source"]) == [str(p) for p in [*paths, broken]]
     good = table[table["error"] == ""]
     assert len(good) == 2 and (good["tc_pred"].astype(float) >= 0).all() and (good["tc_std"].astype(float) >= 0).all()
-    assert table.iloc[2]["error"].startswith("unreadable CIF") and "2 of 3 rows predicted" in result.stderr
+    assert table.iloc[2]["error"].startswith("unreadable CIF") and "2 of 3 rows predicted" in err
 
 
 def test_alpha2f_predictions_carry_the_moments_their_tc_comes_from(structure_run, data_dir, tmp_path, sctk_here):
