@@ -27,8 +27,8 @@ from sc_toolkit.errors import FormulaError, SctkError, UserError
 from sc_toolkit.recipe import apply_overrides, dumps_toml, read_recipe
 
 RECIPES = Path(__file__).parents[1] / "recipes"
-FAST = settings(max_examples=400, deadline=timedelta(seconds=1), suppress_health_check=[HealthCheck.too_slow])
-SLOW = settings(max_examples=150, deadline=timedelta(seconds=5), suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=200, deadline=timedelta(seconds=1), suppress_health_check=[HealthCheck.too_slow])
+SLOW = settings(max_examples=80, deadline=timedelta(seconds=5), suppress_health_check=[HealthCheck.too_slow])
 
 
 def _check_one_line(error: SctkError) -> None:
