@@ -71,6 +71,9 @@ _LAZY = {
     "DataFile": ("sc_toolkit.data", "DataFile"),
     "ReferenceHull": ("sc_toolkit.run.stability", "ReferenceHull"),
     "reference_phases": ("sc_toolkit.run.stability", "reference_phases"),
+    "Shard": ("sc_toolkit.distributed", "Shard"),
+    "data_parallel": ("sc_toolkit.distributed", "data_parallel"),
+    "torchrun_launched": ("sc_toolkit.distributed", "torchrun_launched"),
 }
 
 
@@ -108,6 +111,7 @@ __all__ = [
     "Run",
     "RunLike",
     "SctkError",
+    "Shard",
     "StepError",
     "StructureGenerator",
     "UserError",
@@ -115,6 +119,7 @@ __all__ = [
     "as_compositions",
     "atomic_number",
     "composition_key",
+    "data_parallel",
     "did_you_mean",
     "format_formula",
     "group_holdout",
@@ -135,5 +140,6 @@ __all__ = [
     "run_recipe",
     "superconductor_class",
     "task_executor",
+    "torchrun_launched",
     "write_checkpoint",
 ]

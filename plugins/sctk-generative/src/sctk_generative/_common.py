@@ -22,10 +22,8 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field
 
-from sc_toolkit import Generator, Params, StepError, UserError
-from sc_toolkit import log, read_checkpoint, resolve_device, write_checkpoint
-
-from ._distributed import ALONE, Shard, data_parallel, launched
+from sc_toolkit import Generator, Params, Shard, StepError, UserError
+from sc_toolkit import data_parallel, log, read_checkpoint, resolve_device, torchrun_launched, write_checkpoint
 
 CHECKPOINT_FILE = "checkpoint.pt"
 #: Rows generated per forward pass when sampling.
@@ -150,7 +148,7 @@ class Setup:
     saved: dict | None = None
     history: list[dict[str, float]] = field(default_factory=list)
     start: int = 0
-    shard: Shard = ALONE
+    shard: Shard = Shard()
 
     @property
     def n_classes(self) -> int:
@@ -175,7 +173,7 @@ class TorchGenerator(Generator):
     #: Parameters a checkpoint may have been written under other values of and still resume (the
     #: resolved device type is matched instead of ``device``).
     resumable_across: ClassVar[set[str]] = {"epochs", "checkpoint_every", "device", "amp", "processes"}
-    #: Whether the training loop takes a :class:`~sctk_generative._distributed.Shard` (several
+    #: Whether the training loop takes a :class:`~sc_toolkit.Shard` (several
     #: processes); a generator that cannot also refuses ``processes`` > 1 in its Params.
     trains_data_parallel: ClassVar[bool] = True
 
@@ -204,14 +202,14 @@ class TorchGenerator(Generator):
         import torch  # noqa: F401  (resolve_device asks the torch that is loaded)
 
         p = self.params
-        if not self.trains_data_parallel and launched():
+        if not self.trains_data_parallel and torchrun_launched():
             raise UserError(f"{self.name} trains in one process only, not in each of torchrun's processes",
                             hint="train it without torchrun; docs/cluster.md lists the generators that train "
                             "data-parallel")
         data_parallel(self.name, train, X, y, run, p.processes, resolve_device(p.device))
         return self
 
-    def _setup(self, X, y, run, shard: Shard = ALONE) -> Setup:
+    def _setup(self, X, y, run, shard: Shard = Shard()) -> Setup:
         """Validate data and labels; build fresh networks (seeded) or, when this generator is
         already fitted, copies of its networks (warm start); find the checkpoint to resume (read by
         rank 0 of a data-parallel training, whose ``run`` alone is given, and sent to the others)."""

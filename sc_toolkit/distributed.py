@@ -1,23 +1,27 @@
-"""Data-parallel training of this plugin's generators over several processes (torch.distributed).
+"""Data-parallel training of torch networks over several processes (torch.distributed).
 
 Every process holds the same networks and draws the same random numbers (same seeds); each global
-batch is split into contiguous, equal parts, one per process, and each process computes the loss
-on its part only. Before every optimiser step the gradients are averaged over the processes (one
-all-reduce of all of an optimiser's gradients), so every process takes the same step: the math of
-one process on the whole batch, up to the order of floating-point sums. The averaging is an
-optimiser step pre-hook rather than :class:`torch.nn.parallel.DistributedDataParallel`, because the
-WGAN-GP gradient penalty differentiates twice (``create_graph=True``), which DDP does not support.
+batch is split into contiguous parts, one per process (:meth:`Shard.part`), and each process
+computes the loss on its part only, weighted by its share of the batch's rows
+(:meth:`Shard.weight`). Before every optimiser step the gradients are averaged over the processes
+(one all-reduce of all of an optimiser's gradients, :meth:`Shard.average_gradients`), so every
+process takes the same step: the math of one process on the whole batch, up to the order of
+floating-point sums. The averaging is an optimiser step pre-hook rather than
+:class:`torch.nn.parallel.DistributedDataParallel`, because the WGAN-GP gradient penalty
+differentiates twice (``create_graph=True``), which DDP does not support.
 
 Processes come from one of two places (:func:`data_parallel`):
 
 - ``torchrun`` (or any launcher that sets ``WORLD_SIZE``, ``RANK``, ``MASTER_ADDR`` and
-  ``MASTER_PORT``): every process calls ``fit`` on the same data, without a run, and joins the
-  launcher's group (a recipe run under a launcher is refused: every process would run all of it);
+  ``MASTER_PORT``, :func:`torchrun_launched`): every process calls ``fit`` on the same data,
+  without a run, and joins the launcher's group (a recipe run under a launcher is refused: every
+  process would run all of it);
 - ``processes = N`` on one machine: the process calling ``fit`` is rank 0 and starts N - 1 more
   (torch.multiprocessing, spawn) that meet it at a TCPStore on 127.0.0.1 (a port the system picks).
 
-Rank 0 alone reads and writes checkpoints and shows progress; the others start from rank 0's
-checkpoint (broadcast) and keep no run. Torch is imported inside functions only.
+Rank 0 alone reads and writes checkpoints and shows progress; the others keep no run (a component
+sends them rank 0's checkpoint with :meth:`Shard.from_rank0`). Torch is imported inside functions
+only.
 """
 
 from __future__ import annotations
@@ -65,11 +69,12 @@ class Shard:
         torch.cuda.set_device(local)
         return f"cuda:{local}"
 
-    def part(self, rows: int, *, equal: bool = False) -> slice:
+    def part(self, rows: int, *, equal: bool = False, empty: bool = False) -> slice:
         """This process's contiguous part of a batch of ``rows`` rows (parts differ by at most one
-        row; with ``equal``, they must be equal). UserError when a part would be empty or unequal."""
+        row; with ``equal``, they must be equal). UserError when a part would be unequal, or empty
+        unless ``empty`` allows it (a batch of fewer rows than processes)."""
         size, extra = divmod(rows, self.world)
-        if size == 0 or (equal and extra):
+        if (size == 0 and not empty) or (equal and extra):
             raise UserError(f"a batch of {rows} rows does not split into {self.world} "
                             f"{'equal ' if equal else ''}non-empty parts, one per process",
                             hint=f"choose a batch_size that is a multiple of processes ({self.world})")
@@ -78,8 +83,8 @@ class Shard:
 
     def weight(self, rows: int) -> float:
         """What this process's mean over its part of ``rows`` rows is multiplied by so that the
-        average over processes is the mean over all rows (1 for equal parts)."""
-        part = self.part(rows)
+        average over processes is the mean over all rows (1 for equal parts, 0 for an empty one)."""
+        part = self.part(rows, empty=True)
         return (part.stop - part.start) * self.world / rows
 
     def average(self, tensor):
@@ -119,11 +124,12 @@ class Shard:
 
 ALONE = Shard()
 
-#: ``train(X, y, run, shard)``: a generator's training loop for this process's ``shard``.
+#: ``train(X, y, run, shard)``: a component's training loop for this process's ``shard`` (a
+#: module-level function or a :func:`functools.partial` of one: the started processes unpickle it).
 Train = Callable[[Any, Any, Any, Shard], Any]
 
 
-def launched() -> bool:
+def torchrun_launched() -> bool:
     """Whether a launcher (torchrun) started this process as one of several."""
     return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
@@ -134,10 +140,10 @@ def data_parallel(name: str, train: Train, X, y, run, processes: int, device: st
     messages; ``device``: the resolved device, which picks the backend: NCCL on CUDA, else Gloo).
     Returns what this process's ``train`` returns."""
     backend = "nccl" if device.startswith("cuda") else "gloo"
-    if launched():
+    if torchrun_launched():
         if run is not None:
             raise UserError(f"{name}: a recipe run under torchrun would run whole in every process",
-                            hint="run the recipe without torchrun and set the generator's processes, or train "
+                            hint="run the recipe without torchrun and set the component's processes, or train "
                             "under torchrun from Python (docs/cluster.md)")
         if processes != 1:
             raise UserError(f"{name}: processes = {processes} under a launcher that already started "
