@@ -21,6 +21,7 @@ under rotations, reflections and translations of the structure.
 from __future__ import annotations
 
 import copy
+import functools
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -33,7 +34,7 @@ from torch import nn
 from torch_geometric.data import Batch
 from torch_geometric.utils import scatter, softmax
 
-from sc_toolkit import progress
+from sc_toolkit import Shard, data_parallel, progress
 
 
 class _AttentionLayer(nn.Module):
@@ -200,25 +201,49 @@ def train(
     valid_rows: np.ndarray,
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
     *,
+    name: str,
     stopper,
     epochs: int,
     batch_size: int,
     lr: float,
     weight_decay: float,
     seed: int,
-    device,
+    device: str,
+    processes: int,
     run,
     description: str,
     checkpoint: Path | None,
 ) -> dict:
     """Train ``model`` with AdamW on ``train_rows``, validate on ``valid_rows`` every epoch, keep the
     state ``stopper`` chooses (written to ``checkpoint`` when given) and load it back. Returns the
-    history: epochs run, best validation loss and the per-epoch losses."""
+    history: epochs run, best validation loss and the per-epoch losses.
+
+    Data-parallel (:func:`sc_toolkit.data_parallel`: ``processes`` started here on the resolved
+    ``device``, or torchrun's group; ``name`` is the component's, for messages): each process takes
+    its contiguous share of every batch's graphs and weights its loss (a mean over rows, which
+    ``loss_fn`` must be) by its share of the rows, so the gradients averaged before each step are
+    those of the whole batch. A process whose share is empty (a last batch of fewer graphs than
+    processes) runs the batch's first graph at weight 0. Every process validates on all of
+    ``valid_rows`` (the same weights give the same stopping decisions); rank 0 alone checkpoints,
+    shows progress and returns the trained ``model`` (in place)."""
+    step = functools.partial(_train_shard, model, train_rows, valid_rows, loss_fn, stopper=stopper, epochs=epochs,
+                             batch_size=batch_size, lr=lr, weight_decay=weight_decay, seed=seed, device=device,
+                             description=description, checkpoint=checkpoint)  # fmt: skip
+    return data_parallel(name, step, graphs, targets, run, processes, device)
+
+
+def _train_shard(model, train_rows, valid_rows, loss_fn, graphs, targets, run, shard: Shard, *, stopper,
+                 epochs, batch_size, lr, weight_decay, seed, device, description, checkpoint) -> dict:  # fmt: skip
+    """:func:`train` in one process, ``shard`` of the data-parallel processes."""
+    if shard.rank != 0:  # torch.multiprocessing sent rank 0's very tensors (shared memory): train a copy
+        model = copy.deepcopy(model)
+    device = torch.device(shard.device(device))
     torch.manual_seed(seed)
     order_rng = np.random.default_rng(seed)
     model.to(device)
     targets = targets.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    shard.average_gradients(optimizer)
     valid = batches(graphs, valid_rows, batch_size, device)
     valid_targets = [targets[valid_rows[i : i + batch_size]] for i in range(0, len(valid_rows), batch_size)]
     best_state, history = copy.deepcopy(model.state_dict()), {"train": [], "valid": []}
@@ -229,19 +254,21 @@ def train(
             total = 0.0
             for start in range(0, len(order), batch_size):
                 rows = order[start : start + batch_size]
-                batch = Batch.from_data_list([graphs[i] for i in rows]).to(device)
-                loss = loss_fn(model(batch), targets[rows])
+                mine = rows[shard.part(len(rows), empty=True)]
+                mine = mine if len(mine) else rows[:1]  # weight 0 below: the same gradients to average, zero
+                batch = Batch.from_data_list([graphs[i] for i in mine]).to(device)
+                loss = loss_fn(model(batch), targets[mine]) * shard.weight(len(rows))
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
                 total += loss.item() * len(rows)
             valid_loss = evaluate(model, valid, valid_targets, loss_fn)
-            history["train"].append(total / len(order))
+            history["train"].append(shard.average(torch.tensor(total, dtype=torch.float64)).item() / len(order))
             history["valid"].append(valid_loss)
             keep, stop = stopper.update(valid_loss)
             if keep:
                 best_state = copy.deepcopy(model.state_dict())
-                if checkpoint is not None:
+                if checkpoint is not None and shard.rank == 0:
                     torch.save(best_state, checkpoint)
             bar.advance(loss_train=history["train"][-1], loss_valid=valid_loss)
             if stop:

@@ -24,7 +24,9 @@ Contract:
   the other in this process, or Ray tasks of one CPU (one torch thread) each on a run with
   ``[run] executor = "ray"``; member m is a function of its seed and the data only, so it is the same
   network either way up to the rounding of torch's multi-threaded sums (a Ray member has no epoch
-  progress bar and writes no checkpoint).
+  progress bar and writes no checkpoint). With ``processes`` > 1 (or under torchrun) each member
+  trains data-parallel as in ``sodnet``: its processes start when the member does (a Ray member
+  holds ``processes`` CPUs).
 - ``predict(X)`` is the Tc (K, ``mu_star``) of the ensemble-mean spectrum by ``tc_formula``:
   Allen-Dynes with f1 f2 (default) or McMillan's form, which is how JARVIS computed its Tc from
   lambda and omega_log (with mu* = 0.085; the mean is taken in alpha2F space, then the moments, as
@@ -37,6 +39,7 @@ Contract:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -114,7 +117,7 @@ class Alpha2FEnsemble(Predictor):
         ids = group_ids(groups, len(graphs), self.name)
         self.members_, self.histories_, self.valid_rows_ = [], [], []
         members = enumerate(np.random.SeedSequence(seed).spawn(p.n_models))
-        trained = map_tasks(run, self._fit_member, members, shared=(graphs, targets, ids, loss_fn))
+        trained = map_tasks(run, self._fit_member, members, shared=(graphs, targets, ids, loss_fn), cpus=p.processes)
         for m, (model, out_of_bag, history) in enumerate(trained):  # a log line per member, as it comes back
             log(run, f"alpha2f member {m}: {history['epochs']} epochs, best out-of-bag loss {history['best_valid']:.4f}")
             self.members_.append(model)
@@ -141,10 +144,10 @@ class Alpha2FEnsemble(Predictor):
         model = _nets.NonNegative(self._network(), OUTPUT_SHIFT)
         checkpoint = None if run is None else Path(run.checkpoint_dir(self.name)) / f"member_{m}.pt"
         history = _nets.train(
-            model, graphs, targets, rows, out_of_bag, loss_fn,
+            model, graphs, targets, rows, out_of_bag, loss_fn, name=self.name,
             stopper=_nets.TemperedStopper(p.patience_stages), epochs=p.epochs, batch_size=p.batch_size,
             lr=p.lr, weight_decay=p.weight_decay, seed=int(rng.integers(2**31 - 1)),
-            device=torch.device(resolve_device(p.device)), run=run,
+            device=resolve_device(p.device), processes=p.processes, run=run,
             description=f"training alpha2f-ensemble {m + 1}/{p.n_models}", checkpoint=checkpoint,
         )  # fmt: skip
         kept = {k: history[k] for k in ("epochs", "best_valid", "train", "valid")}
@@ -198,27 +201,8 @@ class Alpha2FEnsemble(Predictor):
             member.cpu()
         return spectra
 
-    def _loss(self, mode: str, scale):
-        import torch
-
-        from .eliashberg import moments, tc_allen_dynes, tc_mcmillan
-
-        mu_star, kind, formula = self.params.mu_star, self.params.loss, self.params.tc_formula
-
-        def loss(a2f, target):
-            s = scale.to(a2f.device)
-            if mode == "spectrum":
-                return torch.nn.functional.mse_loss(a2f, target)
-            lam, omega_log, omega_2 = moments(a2f)
-            if mode == "moments":
-                predicted = torch.stack([lam, omega_log], dim=1)
-            elif formula == "mcmillan":
-                predicted = tc_mcmillan(lam, omega_log, mu_star)[:, None]
-            else:
-                predicted = tc_allen_dynes(lam, omega_log, omega_2, mu_star)[:, None]
-            return (((_loss_space(predicted, mode, kind) - target) / s) ** 2).mean()
-
-        return loss
+    def _loss(self, mode: str, scale) -> _Loss:
+        return _Loss(mode, scale, self.params.mu_star, self.params.loss, self.params.tc_formula)
 
     def _network(self):
         from ._nets import EquivariantGraphAttention
@@ -263,6 +247,35 @@ class Alpha2FEnsemble(Predictor):
 
 #: ``loss="log"`` offsets of ln(lambda + 0.01) and ln(omega_log + 1 K).
 LOG_OFFSETS = (0.01, 1.0)
+
+
+@dataclass(frozen=True)
+class _Loss:
+    """The training loss of ``mode`` (a module-level callable: data-parallel processes unpickle it):
+    a mean over rows of the squared error of spectra, or of moments / Tc in ``kind``'s space
+    divided by their training spread ``scale``."""
+
+    mode: str
+    scale: Any
+    mu_star: float
+    kind: str
+    formula: str
+
+    def __call__(self, a2f, target):
+        import torch
+
+        from .eliashberg import moments, tc_allen_dynes, tc_mcmillan
+
+        if self.mode == "spectrum":
+            return torch.nn.functional.mse_loss(a2f, target)
+        lam, omega_log, omega_2 = moments(a2f)
+        if self.mode == "moments":
+            predicted = torch.stack([lam, omega_log], dim=1)
+        elif self.formula == "mcmillan":
+            predicted = tc_mcmillan(lam, omega_log, self.mu_star)[:, None]
+        else:
+            predicted = tc_allen_dynes(lam, omega_log, omega_2, self.mu_star)[:, None]
+        return (((_loss_space(predicted, self.mode, self.kind) - target) / self.scale.to(a2f.device)) ** 2).mean()
 
 
 def _loss_space(values, mode: str, loss: str):

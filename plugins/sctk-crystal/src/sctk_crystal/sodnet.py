@@ -14,7 +14,9 @@ occupancy in the node embeddings and on the edges (see :mod:`sctk_crystal._nets`
   ``valid_fraction`` of the groups instead, whole (:func:`sc_toolkit.group_holdout`; at least one
   group out, one in), so no composition is on both sides of its early stopping; the rows each
   member validated on are ``valid_rows_[m]``. The same seed on the same device gives the same
-  weights.
+  weights. With ``processes`` > 1 (or under torchrun) each member trains data-parallel: every
+  process takes its share of each batch's graphs (:func:`sctk_crystal._nets.train`), and the
+  losses are those of one process up to the order of floating-point sums.
 - ``predict(X, return_std=True)`` gives the members' mean and standard deviation (in K; with
   ``log_target`` the mean and spread are taken in ln(Tc) and mapped back: exp(mean), and the std
   by the delta method exp(mean) x std_ln). ``n_models = 1`` has no spread: return_std is then an
@@ -53,6 +55,8 @@ class NetworkParams(Params):
     weight_decay: float = Field(1e-2, ge=0, description="AdamW weight decay")
     device: str = Field("auto", description="'auto' (CUDA when present), 'cpu' or 'cuda[:n]'")
     seed: int | None = Field(None, description="training seed (None: the run's seed, or 0 without a run)")
+    processes: int = Field(1, ge=1, description="data-parallel training processes on this machine, each on its "
+                           "share of every batch's graphs (1: this process; docs/cluster.md)")
 
 
 class SODNetParams(NetworkParams):
@@ -99,7 +103,7 @@ class SODNet(Predictor):
         self.target_mean_, self.target_std_ = float(target.mean()), float(target.std() or 1.0)
         scaled = torch.tensor((target - self.target_mean_) / self.target_std_, dtype=torch.float32)[:, None]
         seed = p.seed if p.seed is not None else (run.seed if run is not None else 0)
-        device = torch.device(resolve_device(p.device))
+        device = resolve_device(p.device)
         self.n_elements_, self.n_basis_ = graphs[0].x.shape[1], graphs[0].edge_attr.shape[1]
         ids = group_ids(groups, len(graphs), self.name)
         self.members_, self.histories_, self.valid_rows_ = [], [], []
@@ -110,10 +114,10 @@ class SODNet(Predictor):
             model = self._network()
             checkpoint = None if run is None else Path(run.checkpoint_dir(self.name)) / f"member_{m}.pt"
             history = _nets.train(
-                model, graphs, scaled, train_rows, valid_rows, torch.nn.functional.mse_loss,
+                model, graphs, scaled, train_rows, valid_rows, torch.nn.functional.mse_loss, name=self.name,
                 stopper=_nets.PatienceStopper(p.patience), epochs=p.epochs, batch_size=p.batch_size,
                 lr=p.lr, weight_decay=p.weight_decay, seed=int(rng.integers(2**31 - 1)), device=device,
-                run=run, description=f"training sodnet {m + 1}/{p.n_models}", checkpoint=checkpoint,
+                processes=p.processes, run=run, description=f"training sodnet {m + 1}/{p.n_models}", checkpoint=checkpoint,
             )  # fmt: skip
             log(run, f"sodnet member {m}: {history['epochs']} epochs, best validation MSE {history['best_valid']:.4f}")
             self.members_.append(model.cpu())

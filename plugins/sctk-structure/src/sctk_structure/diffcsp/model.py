@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from sc_toolkit import (
     Params,
@@ -53,6 +53,14 @@ class DiffCSPParams(Params):
                                   "when run by a run (0 = never)")
     device: str = Field("auto", description="'auto' (CUDA when usable), 'cpu' or 'cuda[:n]'")
     seed: int | None = Field(None, description="training seed (None: the run's seed, or 0 without a run)")
+    processes: int = Field(1, ge=1, description="data-parallel training processes: 1 only (not data-parallel yet)")
+
+    @field_validator("processes")
+    @classmethod
+    def _one_process(cls, processes: int) -> int:
+        if processes != 1:
+            raise ValueError("diffcsp trains in one process only (data-parallel training is not implemented for it)")
+        return processes
 
 
 class DiffCSP(StructureGenerator):
@@ -359,7 +367,7 @@ class DiffCSP(StructureGenerator):
     def _fingerprint(self, arrays, targets, seed: int, device: str) -> str:
         digest = hashlib.sha256()
         digest.update(repr((self.name, len(arrays), seed, device)).encode())
-        digest.update(self.params.model_dump_json(exclude=SAMPLING_ONLY | {"seed"}).encode())
+        digest.update(self.params.model_dump_json(exclude=SAMPLING_ONLY | {"seed", "processes"}).encode())
         for species, coords, lattice in arrays:
             digest.update(species.tobytes() + coords.tobytes() + lattice.tobytes())
         if targets is not None:
