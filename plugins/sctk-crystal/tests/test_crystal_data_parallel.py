@@ -1,8 +1,8 @@
 """Data-parallel training of the structure networks (``processes`` = 2, Gloo on 127.0.0.1) against
-one process, on the eight real SuperCon3D graphs of conftest.py.
+one process, on the eight real SuperCon3D structures of conftest.py (``diffcsp``: its 4 ordered ones).
 
-Each process takes its share of every batch's graphs and weights its mean loss by its share of the
-rows; the gradients are averaged before each step, so the math is that of one process and only
+Each process takes its share of every batch's graphs (crystals) and weights its mean loss by its
+share of the rows (of the atoms, for diffcsp's coordinates); the gradients are averaged before each step, so the math is that of one process and only
 the order of floating-point sums differs. With ``batch_size`` 3 the seven training rows make
 batches of 3, 3 and 1 graphs: parts of 2 and 1 rows (unequal weights), and an empty part (weight
 0). The tolerance, 1e-4 of a curve's largest value, is far above float32 rounding and far below the
@@ -48,8 +48,14 @@ def test_two_processes_train_an_alpha2f_member_to_the_same_loss_curve(graphs, ta
     assert_same_curves(one.histories_[0], two.histories_[0])
 
 
-def test_diffcsp_refuses_several_processes_in_one_line():
+def test_two_processes_train_diffcsp_to_the_same_loss_curve(structures, table):
     from sctk_structure.diffcsp.model import DiffCSP
 
-    with pytest.raises(ValueError, match="diffcsp trains in one process only"):
-        DiffCSP(processes=2)  # a recipe's check says so: structure_generator.params.processes: ...
+    params = dict(hidden=16, layers=2, n_frequencies=4, timesteps=10, epochs=3, batch_size=3, device="cpu", seed=2)
+    y = table["tc"].to_numpy()  # 4 of the 8 are ordered: batches of 3 and 1 crystals
+    one = DiffCSP(params).fit(structures, y).history_
+    two = DiffCSP(params, processes=2).fit(structures, y).history_
+    assert [row["epoch"] for row in one] == [row["epoch"] for row in two]
+    for key in ("loss_lattice", "loss_coords", "loss_tc"):
+        a, b = np.array([row[key] for row in one]), np.array([row[key] for row in two])
+        assert np.abs(a - b).max() <= TOLERANCE * np.abs(a).max(), key

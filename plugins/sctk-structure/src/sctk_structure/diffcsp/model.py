@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from sc_toolkit import (
     Params,
+    Shard,
     StepError,
     StructureGenerator,
     UserError,
     as_compositions,
+    data_parallel,
     log,
     progress,
     read_checkpoint,
@@ -53,14 +56,8 @@ class DiffCSPParams(Params):
                                   "when run by a run (0 = never)")
     device: str = Field("auto", description="'auto' (CUDA when usable), 'cpu' or 'cuda[:n]'")
     seed: int | None = Field(None, description="training seed (None: the run's seed, or 0 without a run)")
-    processes: int = Field(1, ge=1, description="data-parallel training processes: 1 only (not data-parallel yet)")
-
-    @field_validator("processes")
-    @classmethod
-    def _one_process(cls, processes: int) -> int:
-        if processes != 1:
-            raise ValueError("diffcsp trains in one process only (data-parallel training is not implemented for it)")
-        return processes
+    processes: int = Field(1, ge=1, description="data-parallel training processes on this machine, each on its "
+                           "share of every batch's crystals (1: this process; docs/cluster.md)")
 
 
 class DiffCSP(StructureGenerator):
@@ -88,6 +85,9 @@ class DiffCSP(StructureGenerator):
       (standardised) to the scores (:mod:`.guidance`).
     - Seeded (``random_state``: same structures); checkpoints and resume with a run as the torch
       generators do; ``save``/``load`` keep state dicts (``weights_only=True``).
+    - ``processes`` > 1 (or torchrun) trains data-parallel as the torch generators do: every process
+      draws the random numbers of the whole batch and takes its share of the crystals and their
+      atoms (:meth:`_train_step`); the loss curve is that of one process up to rounding.
     """
 
     name = "diffcsp"
@@ -159,31 +159,47 @@ class DiffCSP(StructureGenerator):
             log_tc = np.log(np.asarray(tcs))
             self.tc_mean_, self.tc_std_ = float(log_tc.mean()), float(log_tc.std() or 1.0)
         seed = p.seed if p.seed is not None else (run.seed if run is not None else 0)
-        device = torch.device(resolve_device(p.device))
+        targets = None if y is None else (log_tc - self.tc_mean_) / self.tc_std_
+        train = functools.partial(self._train, seed=seed)
+        self.denoiser_, self.tc_predictor_, self.history_ = data_parallel(
+            self.name, train, arrays, targets, run, p.processes, resolve_device(p.device)
+        )
+        return self
+
+    def _train(self, arrays, targets, run, shard: Shard, *, seed: int) -> tuple:
+        """The training loop in one process, ``shard`` of the data-parallel processes (each builds
+        the same seeded networks and draws the random numbers of the whole batch): (denoiser, Tc
+        guide or None, history) on the CPU. Rank 0 alone (the one given ``run``) reads and writes
+        the checkpoint; the others start from the one it read."""
+        import torch
+
+        p = self.params
+        device = torch.device(shard.device(resolve_device(p.device)))
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            self.denoiser_, self.tc_predictor_ = self._networks(with_tc=y is not None)
-        nets = {"denoiser": self.denoiser_} | ({"tc_predictor": self.tc_predictor_} if y is not None else {})
+            denoiser, tc_predictor = self._networks(with_tc=targets is not None)
+        nets = {"denoiser": denoiser} | ({"tc_predictor": tc_predictor} if targets is not None else {})
         for net in nets.values():
             net.to(device).train()
         optimizers = {name: torch.optim.Adam(net.parameters(), lr=p.learning_rate) for name, net in nets.items()}
+        shard.average_gradients(*optimizers.values())
         rngs = {"data": torch.Generator().manual_seed(seed), "noise": torch.Generator(device=device).manual_seed(seed + 1)}
-        targets = None if y is None else (log_tc - self.tc_mean_) / self.tc_std_
         fingerprint = self._fingerprint(arrays, targets, seed, device.type)
-        checkpoint = None
+        checkpoint, saved = None, None
         history, start = [], 0
         if run is not None and p.checkpoint_every > 0:
             checkpoint = Path(run.checkpoint_dir(self.name)) / CHECKPOINT_FILE
             saved = read_checkpoint(checkpoint, fingerprint, p.epochs, run, "diffcsp")
-            if saved is not None:
-                for name, net in nets.items():
-                    net.load_state_dict(saved["nets"][name])
-                for name, optimizer in optimizers.items():
-                    optimizer.load_state_dict(saved["optimizers"][name])
-                for name, rng in rngs.items():
-                    rng.set_state(saved["rngs"][name])
-                history, start = list(saved["history"]), int(saved["epoch"])
-                log(run, f"diffcsp: resuming from epoch {start} of {p.epochs}")
+        saved = shard.from_rank0(saved)
+        if saved is not None:
+            for name, net in nets.items():
+                net.load_state_dict(saved["nets"][name])
+            for name, optimizer in optimizers.items():
+                optimizer.load_state_dict(saved["optimizers"][name])
+            for name, rng in rngs.items():
+                rng.set_state(saved["rngs"][name])
+            history, start = list(saved["history"]), int(saved["epoch"])
+            log(run, f"diffcsp: resuming from epoch {start} of {p.epochs}")
         data = _Crystals(arrays, self.length_scale_, targets, device)
         schedules = self._schedules(device)
         with progress(run, "training diffcsp", total=p.epochs) as bar:
@@ -193,10 +209,13 @@ class DiffCSP(StructureGenerator):
                 order = torch.randperm(len(arrays), generator=rngs["data"]).tolist()
                 sums: dict[str, float] = {}
                 for first in range(0, len(order), p.batch_size):
-                    losses = self._train_step(data.batch(order[first : first + p.batch_size]), nets, optimizers,
-                                              schedules, rngs["noise"])  # fmt: skip
+                    losses = self._train_step(data, order[first : first + p.batch_size], nets, optimizers,
+                                              schedules, rngs["noise"], shard)  # fmt: skip
                     for key, value in losses.items():
                         sums[key] = sums.get(key, 0.0) + value
+                if shard.world > 1:
+                    summed = shard.average(torch.tensor(list(sums.values()), dtype=torch.float64)).tolist()
+                    sums = dict(zip(sums, summed))
                 row = {key: value / math.ceil(len(order) / p.batch_size) for key, value in sums.items()}
                 if not all(math.isfinite(v) for v in row.values()):
                     raise StepError(f"diffcsp diverged at epoch {epoch + 1} (a loss is not finite)",
@@ -213,15 +232,20 @@ class DiffCSP(StructureGenerator):
                     })  # fmt: skip
         for net in nets.values():
             net.cpu().eval()
-        self.history_ = history
-        return self
+        return denoiser, tc_predictor, history
 
-    def _train_step(self, batch, nets, optimizers, schedules, rng) -> dict[str, float]:
+    def _train_step(self, data, rows: list[int], nets, optimizers, schedules, rng, shard: Shard) -> dict[str, float]:
+        """One step on the crystals ``rows``: the random numbers are drawn for all of them, and with
+        several processes this one takes its contiguous share of the crystals (and of their atoms),
+        weighting each mean by its share of the crystals (lattice, Tc) or atoms (coordinates); a
+        process without a crystal (a last batch of fewer crystals than processes) runs the first
+        at weight 0."""
         import torch
 
         from .diffusion import noise_lattice
         from .wrapped_normal import wrapped_normal_score
 
+        batch = data.batch(rows)
         device = batch.coords.device
         n_crystals = len(batch.counts)
         t = torch.randint(1, schedules.timesteps + 1, (n_crystals,), generator=rng, device=device)
@@ -232,14 +256,26 @@ class DiffCSP(StructureGenerator):
         coords = (batch.coords + displacement).remainder(1.0)
         target = wrapped_normal_score(displacement, sigma.expand_as(displacement))
         target = target / schedules.sigma_norms[t][batch.crystal][:, None].sqrt()
+        crystal_weight = atom_weight = 1.0
+        if shard.world > 1:
+            part = shard.part(n_crystals, empty=True)
+            mine = part if part.stop > part.start else slice(0, 1)
+            ends = [0, *torch.cumsum(batch.counts, 0).tolist()]
+            atoms = slice(ends[mine.start], ends[mine.stop])
+            crystal_weight = shard.weight(n_crystals)
+            atom_weight = (ends[part.stop] - ends[part.start]) * shard.world / ends[-1]
+            batch, t, eps = data.batch(rows[mine]), t[mine], eps[mine]
+            coords, lattices, target = coords[atoms], lattices[mine], target[atoms]
         noised = batch.replace(coords=coords, lattices=lattices)
         predicted_eps, predicted_score = nets["denoiser"](noised, t)
-        loss_lattice = ((predicted_eps - eps) ** 2).mean()
-        loss_coords = ((predicted_score - target) ** 2).mean()
+        loss_lattice = ((predicted_eps - eps) ** 2).mean() * crystal_weight
+        loss_coords = ((predicted_score - target) ** 2).mean() * atom_weight
         losses = {"loss_lattice": loss_lattice, "loss_coords": loss_coords}
         total = {"denoiser": loss_lattice + loss_coords}
         if "tc_predictor" in nets:
-            total["tc_predictor"] = losses["loss_tc"] = ((nets["tc_predictor"](noised, t) - batch.targets) ** 2).mean()
+            total["tc_predictor"] = losses["loss_tc"] = (
+                ((nets["tc_predictor"](noised, t) - batch.targets) ** 2).mean() * crystal_weight
+            )
         for name, loss in total.items():
             optimizers[name].zero_grad(set_to_none=True)
             loss.backward()
