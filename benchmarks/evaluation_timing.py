@@ -16,9 +16,9 @@ import argparse
 import json
 import os
 import time
+from importlib.util import find_spec
 from pathlib import Path
 
-import sc_toolkit
 from sc_toolkit import load_dataset, load_registry, open_run
 
 
@@ -33,7 +33,7 @@ def main() -> None:
     start = time.perf_counter()
     result = run.evaluate(args.n_samples, save=False, supercon=supercon)
     seconds = time.perf_counter() - start
-    print(json.dumps({"code": str(Path(sc_toolkit.__file__).parents[1]), "seconds": round(seconds, 1),
+    print(json.dumps({"code": str(Path(find_spec("sc_toolkit").origin).parents[1]), "seconds": round(seconds, 1),
                       "parts": result["seconds"], "load": [round(x, 2) for x in os.getloadavg()],
                       "smact_valid": result["metrics"].get("smact_valid", {}).get("value")}))
 
