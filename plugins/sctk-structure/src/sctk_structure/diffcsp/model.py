@@ -117,7 +117,7 @@ class DiffCSP(StructureGenerator):
 
     def fit(self, structures, y: np.ndarray | None = None, *, run=None) -> DiffCSP:
         """Train on the ordered ``structures`` (and their Tc ``y`` in K for the steering guide)."""
-        import torch
+        import torch  # noqa: F401  (resolve_device asks the torch that is loaded)
 
         from .cells import ZTable, formula_atoms_and_z, structure_arrays
 
