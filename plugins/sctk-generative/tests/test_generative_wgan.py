@@ -93,10 +93,10 @@ def test_training_does_not_touch_global_rng(real):
     assert torch.equal(torch.rand(3), expected)
 
 
-@pytest.mark.parametrize("gp_every", [1, 3])
-def test_interrupted_run_resumes_to_the_same_weights(real, tmp_path, make_run, gp_every):
+@pytest.mark.parametrize("variant", [{}, {"gp_every": 3}, {"ema_decay": 0.9}])
+def test_interrupted_run_resumes_to_the_same_weights(real, tmp_path, make_run, variant):
     X, labels = real
-    params = dict(TINY, epochs=4, checkpoint_every=1, gp_every=gp_every)
+    params = dict(TINY, epochs=4, checkpoint_every=1, **variant)
     straight = WGANGP(**params).fit(X, labels, run=make_run(tmp_path / "a"))
 
     interrupted = make_run(tmp_path / "b", fail_at_epoch=3)
@@ -148,6 +148,21 @@ def test_lazy_penalty_every_kth_critic_update_with_k_times_the_weight(real, monk
     per_epoch = len(calls) // TINY["epochs"]
     first = [p for w, p in calls[:per_epoch] if w]
     assert model.history_[0]["gradient_penalty"] == pytest.approx(np.mean(first), rel=1e-5)
+
+
+def test_averaged_generator_samples_and_training_is_unchanged(real, tmp_path):
+    X, _ = real
+    last = WGANGP(**TINY, seed=3).fit(X)
+    averaged = WGANGP(**TINY, seed=3, ema_decay=0.9).fit(X)
+    critic = lambda m: [t.numpy() for t in m.critic_.state_dict().values()]  # noqa: E731
+    assert all(np.array_equal(u, v) for u, v in zip(critic(last), critic(averaged)))  # the same training
+    assert averaged.history_ == last.history_
+    assert not all(np.array_equal(u, v) for u, v in zip(weights(last), weights(averaged)))
+    nearly_last = WGANGP(**TINY, seed=3, ema_decay=1e-6).fit(X)
+    assert all(np.allclose(u, v, atol=1e-5) for u, v in zip(weights(last), weights(nearly_last)))
+    averaged.save(tmp_path / "saved")
+    again = WGANGP.load(tmp_path / "saved")
+    assert np.array_equal(again.sample(50, random_state=1), averaged.sample(50, random_state=1))
 
 
 def test_citations_and_provenance():
