@@ -55,13 +55,15 @@ class WGANGP(TorchGAN):
       pre-training; anything else is a UserError. ``[generator] init_from`` in a recipe uses this.
     - The same ``seed`` on the same device gives the same weights (bit for bit on CPU).
     - ``gp_every = k`` penalises only every k-th critic update, with k times ``gp_weight`` (lazy
-      regularisation, Karras et al. 2020): the penalty's double backward is most of a critic update's
-      cost, so k = 4 trains about 1.5x faster per epoch (CPU time of the main recipe's GAN, one
-      thread: 0.91 s against 1.39 s). The noise stream does not depend on k; the history's
-      ``gradient_penalty`` is the mean over the penalised updates.
+      regularisation, Karras et al. 2020): the penalty's gradient and double backward are about half
+      of a critic update's cost, so k = 4 trains about 1.5x faster per epoch (CPU time of the main
+      recipe's GAN, one thread: 0.94 s against 1.39 s), but after 500 epochs it accepted fewer
+      candidates there (docs/benchmarks.md, "Speed"). The noise stream does not depend on k; the
+      history's ``gradient_penalty`` is the mean over the penalised updates.
     - ``ema_decay = d > 0``: the generator that samples (and is saved) is the exponential moving
       average of the generator's weights over its updates, ``avg <- d avg + (1 - d) w`` from its first
-      weights (Yazici et al. 2019), which smooths the oscillation of a GAN's last weights; training
+      weights (Yazici et al. 2019), which smooths the oscillation of a GAN's last weights (in the main
+      recipe, at d = 0.999, its samples held fewer elements and lost on every measure); training
       itself (critic, losses) is unchanged. Checkpoints keep the average, so a resumed run ends with the
       weights an uninterrupted one would have had.
     - With a ``run`` and ``checkpoint_every > 0``, ``checkpoint.pt`` in
