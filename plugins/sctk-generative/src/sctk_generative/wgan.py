@@ -61,11 +61,12 @@ class WGANGP(TorchGAN):
       candidates there (docs/benchmarks.md, "Speed"). The noise stream does not depend on k; the
       history's ``gradient_penalty`` is the mean over the penalised updates.
     - ``ema_decay = d > 0``: the generator that samples (and is saved) is the exponential moving
-      average of the generator's weights over its updates, ``avg <- d avg + (1 - d) w`` from its first
-      weights (Yazici et al. 2019), which smooths the oscillation of a GAN's last weights (in the main
-      recipe, at d = 0.999, its samples held fewer elements and lost on every measure); training
-      itself (critic, losses) is unchanged. Checkpoints keep the average, so a resumed run ends with the
-      weights an uninterrupted one would have had.
+      average of the generator's weights over its updates, ``avg <- d avg + (1 - d) w`` from the
+      weights after the first update (Yazici et al. 2019; torch's ``AveragedModel``), which smooths
+      the oscillation of a GAN's last weights (in the main recipe, at d = 0.999, its samples held
+      fewer elements and lost on every measure); training itself (critic, losses) is unchanged.
+      Checkpoints keep the average, so a resumed run ends with the weights an uninterrupted one
+      would have had.
     - With a ``run`` and ``checkpoint_every > 0``, ``checkpoint.pt`` in
       ``run.checkpoint_dir("wgan-gp")`` is written atomically every that many epochs and after the
       last one; a later ``fit`` on the same data, parameters and starting weights resumes from it
@@ -173,7 +174,9 @@ class WGANGP(TorchGAN):
         generator = GeneratorNet(p.noise_dim, n_classes, p.hidden, *groups(feature_shape), p.output)
         nets = {"generator": generator, "critic": CriticNet(n_features, n_classes, p.hidden)}
         if p.ema_decay:
-            nets[AVERAGE] = GeneratorNet(p.noise_dim, n_classes, p.hidden, *groups(feature_shape), p.output)
+            from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+            nets[AVERAGE] = AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(p.ema_decay))
         return nets
 
     def fit(self, X: np.ndarray, y: np.ndarray | None = None, *, run=None) -> WGANGP:
@@ -188,9 +191,7 @@ class WGANGP(TorchGAN):
         p = self.params
         s = self._setup(X, y, run, shard)
         generator, critic = s.nets["generator"], s.nets["critic"]
-        average = s.nets.get(AVERAGE)
-        if average is not None and s.saved is None:  # a fresh or warm start averages from its first weights
-            average.load_state_dict(generator.state_dict())
+        average = s.nets.get(AVERAGE)  # torch's AveragedModel: starts from the weights after the first update
         device, n = s.device, len(s.flat)
         opt_g, opt_c = self._optimizer(generator.parameters()), self._optimizer(critic.parameters())
         optimizers = {"generator": opt_g, "critic": opt_c}
@@ -242,8 +243,7 @@ class WGANGP(TorchGAN):
                     loss_g.backward()
                     opt_g.step()
                     if average is not None:
-                        with torch.no_grad():
-                            torch._foreach_lerp_(list(average.parameters()), list(generator.parameters()), 1 - p.ema_decay)
+                        average.update_parameters(generator)
                     sums[1] += loss_g.detach() * p.critic_steps
                 means = (shard.average(sums) / (steps * p.critic_steps)).tolist()
                 means[3] *= steps * p.critic_steps / max(penalised_updates, 1)  # mean over the penalised updates
@@ -251,7 +251,7 @@ class WGANGP(TorchGAN):
                 self._end_epoch(s, epoch, row, bar, optimizers, rngs)
         critic.requires_grad_(True)
         if average is not None:  # the averaged weights become the generator that samples (and is saved)
-            generator.load_state_dict(s.nets.pop(AVERAGE).state_dict())
+            generator.load_state_dict(s.nets.pop(AVERAGE).module.state_dict())
         self._finish(s)
 
     # ------------------------------------------------------------------------------------ metadata
