@@ -16,8 +16,10 @@ Processes come from one of two places (:func:`data_parallel`):
   ``MASTER_PORT``, :func:`torchrun_launched`): every process calls ``fit`` on the same data,
   without a run, and joins the launcher's group (a recipe run under a launcher is refused: every
   process would run all of it);
-- ``processes = N`` on one machine: the process calling ``fit`` is rank 0 and starts N - 1 more
-  (torch.multiprocessing, spawn) that meet it at a TCPStore on 127.0.0.1 (a port the system picks).
+- ``processes = N``: the process calling ``fit`` is rank 0 and starts N - 1 more that meet it at a
+  TCPStore (a port the system picks): in a run whose executor is Ray, as Ray tasks wherever the
+  cluster has room (one CPU share each, and one GPU each on CUDA), meeting at this node's address;
+  otherwise on this machine (torch.multiprocessing, spawn), meeting on 127.0.0.1.
 
 Rank 0 alone reads and writes checkpoints and shows progress; the others keep no run (a component
 sends them rank 0's checkpoint with :meth:`Shard.from_rank0`). Torch is imported inside functions
@@ -174,21 +176,34 @@ def _group(backend: str, store, rank: int, world: int):
 
 
 def _spawned(name: str, train: Train, X, y, run, processes: int, backend: str):
-    """Rank 0 here, ranks 1.. in processes started here, meeting at a store on 127.0.0.1 (at a port
-    the system picks); the torch threads of this process are shared out among them while they train."""
+    """Rank 0 here, ranks 1.. started by the run's executor where it can (Ray tasks), else here,
+    meeting at a store of this process (at a port the system picks); the torch threads of this
+    process are shared out among the processes while they train."""
     import torch
     import torch.distributed as dist
     import torch.multiprocessing as mp
 
-    store = dist.TCPStore("127.0.0.1", 0, processes, is_master=True, timeout=TIMEOUT, wait_for_workers=False)
     threads = max(1, torch.get_num_threads() // processes)
-    children = mp.start_processes(_child, args=(train, X, y, store.port, processes, backend, threads),
-                                  nprocs=processes - 1, join=False, start_method="spawn")
+    executor = getattr(run, "executor", None) if run is not None else None
+    starts = getattr(executor, "start_processes", None)
+    host = executor.node_address() if starts is not None else "127.0.0.1"
+    store = dist.TCPStore(host, 0, processes, is_master=True, timeout=TIMEOUT, wait_for_workers=False)
+    if starts is not None:
+        children = starts(_child, [(index, train, X, y, host, store.port, processes, backend, threads, True)
+                                   for index in range(processes - 1)],
+                          cpus=threads, gpus=int(backend == "nccl"))
+    else:
+        children = _LocalProcesses(mp.start_processes(
+            _child, args=(train, X, y, host, store.port, processes, backend, threads, False),
+            nprocs=processes - 1, join=False, start_method="spawn"))
+    if run is not None:
+        where = f"as Ray tasks, meeting at {host}" if starts is not None else "on this machine"
+        run.log(f"{name}: {processes} training processes, rank 0 here, the others started {where}")
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
         _wait_for(children, store, processes, name)
-        with _loopback(), _group(backend, store, 0, processes):
+        with _loopback(host), _group(backend, store, 0, processes):
             result = train(X, y, run, Shard(0, processes))
     except BaseException as error:
         failure = _stop(children, name)
@@ -201,16 +216,38 @@ def _spawned(name: str, train: Train, X, y, run, processes: int, backend: str):
     return result
 
 
-def _child(index: int, train: Train, X, y, port: int, processes: int, backend: str, threads: int):
+def _child(index: int, train: Train, X, y, host: str, port: int, processes: int, backend: str, threads: int,
+           own_gpu: bool):
+    """Rank ``index + 1``: meets rank 0 at ``host:port`` and trains its part. ``own_gpu``: the
+    launcher (Ray) shows this process only its own GPU, which is then the first it sees."""
     import torch
     import torch.distributed as dist
 
     torch.set_num_threads(threads)
     rank = index + 1
-    store = dist.TCPStore("127.0.0.1", port, processes, is_master=False, timeout=TIMEOUT)
+    if own_gpu:
+        os.environ["LOCAL_RANK"] = "0"
+    store = dist.TCPStore(host, port, processes, is_master=False, timeout=TIMEOUT)
     store.set(f"started/{rank}", "1")
-    with _loopback(), _group(backend, store, rank, processes):
+    with _loopback(host), _group(backend, store, rank, processes):
         train(X, y, None, Shard(rank, processes))
+
+
+class _LocalProcesses:
+    """The processes torch.multiprocessing started here: ``join`` (see :func:`_wait`) and
+    ``terminate`` of those still running."""
+
+    def __init__(self, context):
+        self.context = context
+
+    def join(self, timeout: float | None = None) -> bool:
+        return self.context.join(timeout=timeout)
+
+    def terminate(self) -> None:
+        for process in self.context.processes:
+            if process.is_alive():
+                process.terminate()
+            process.join()
 
 
 def _wait_for(children, store, processes: int, name: str) -> None:
@@ -245,17 +282,18 @@ def _stop(children, name: str) -> StepError | None:
     except StepError as failure:
         return failure
     finally:
-        for process in children.processes:
-            if process.is_alive():
-                process.terminate()
-            process.join()
+        children.terminate()
     return None
 
 
 @contextmanager
-def _loopback():
-    """Gloo's and NCCL's own sockets on the loopback interface (they would otherwise bind to the
-    address the host name resolves to)."""
+def _loopback(host: str):
+    """With ``host`` 127.0.0.1: Gloo's and NCCL's own sockets on the loopback interface (they would
+    otherwise bind to the address the host name resolves to). Otherwise their own choice, or the
+    interface ``GLOO_SOCKET_IFNAME`` / ``NCCL_SOCKET_IFNAME`` name."""
+    if host != "127.0.0.1":
+        yield
+        return
     names = [name for _, name in socket.if_nameindex() if name.startswith("lo")]
     keys = ("GLOO_SOCKET_IFNAME", "NCCL_SOCKET_IFNAME")
     before = {key: os.environ.get(key) for key in keys}

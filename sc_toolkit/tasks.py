@@ -29,7 +29,7 @@ from .runtime import progress
 
 
 def map_tasks(run, function: Callable[..., Any], items: Iterable, *, shared: Any = None,
-              cpus: int = 1) -> Iterator[Any]:
+              cpus: int = 1, gpus: int = 0) -> Iterator[Any]:
     """``function(item, shared, run=...)`` for each of ``items``, the results in the order of
     ``items`` (an iterator: each comes back as soon as it and those before it are done).
 
@@ -37,14 +37,15 @@ def map_tasks(run, function: Callable[..., Any], items: Iterable, *, shared: Any
     ``run`` passed along. In a run, on its executor (``run.map``): in this process with the run passed
     along (``executor = "local"``), or as Ray tasks, each with ``run=None`` (a worker has no run: no
     progress bars, log lines or checkpoints of its own), ``shared`` put in Ray's object store once,
-    ``cpus`` CPUs held per task and as many OpenMP and torch threads, and a task whose worker raised
+    ``cpus`` CPUs and ``gpus`` GPUs held per task (a task without a GPU sees none) and as many OpenMP
+    and torch threads as CPUs, and a task whose worker raised
     or died run again (``MAX_RETRIES``). On Ray, ``function``, ``items``, ``shared`` and the results
     must be picklable and ``function`` importable on the workers (a function of a plugin module, or a
     method of a component), and ``function`` must not depend on anything but its arguments."""
     mapper = getattr(run, "map", None)
     if mapper is None:
         return (function(item, shared, run=run) for item in items)
-    return mapper(function, items, shared=shared, cpus=cpus)
+    return mapper(function, items, shared=shared, cpus=cpus, gpus=gpus)
 
 
 class TaskRun:
@@ -56,8 +57,8 @@ class TaskRun:
     def __init__(self, executor, folder: Path, seed: int = 0):
         self.executor, self.folder, self.seed, self.quick = executor, folder, seed, False
 
-    def map(self, function, items: Iterable, *, shared: Any = None, cpus: int = 1) -> Iterator[Any]:
-        return self.executor.map_tasks(function, items, shared=shared, cpus=cpus)
+    def map(self, function, items: Iterable, *, shared: Any = None, cpus: int = 1, gpus: int = 0) -> Iterator[Any]:
+        return self.executor.map_tasks(function, items, shared=shared, cpus=cpus, gpus=gpus)
 
     def describe(self) -> str:
         return self.executor.describe()

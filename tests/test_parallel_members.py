@@ -3,7 +3,9 @@ an alpha2F ensemble trained as Ray tasks (a local Ray on 127.0.0.1, shared by th
 exactly what they predict trained in this process for the same seed; a member whose task raises once
 is run again with the same result; a run makes its executor once, for every step, and closes it
 even when a step fails; outside a run, ``task_executor`` gives the pieces an executor; without Ray,
-asking for it gives one line saying how to install it."""
+asking for it gives one line saying how to install it. In a run on Ray, the processes of a
+data-parallel training (``processes`` = 2) start as Ray tasks and train to the loss curve of one
+process; a process that fails there stops the training with its error."""
 
 from __future__ import annotations
 
@@ -15,8 +17,8 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from sc_toolkit import load_registry, map_tasks, task_executor
-from sc_toolkit.errors import UserError
+from sc_toolkit import data_parallel, load_registry, map_tasks, superconductor_class, task_executor
+from sc_toolkit.errors import StepError, UserError
 from sc_toolkit.recipe import RunSection
 from sc_toolkit.run.context import RunContext
 from sc_toolkit.run.directory import LOG, RunDir
@@ -103,6 +105,43 @@ def test_alpha2f_members_on_ray_are_the_local_members(local_ray, data_dir, tmp_p
     assert "alpha2f member 0:" in log and "alpha2f member 1:" in log  # a line per member
 
 
+def test_data_parallel_processes_of_a_run_on_ray_start_as_ray_tasks(local_ray, supercon_slice, tmp_path):
+    torch = pytest.importorskip("torch")
+    wgan = REGISTRY.get("generator", "wgan-gp")
+    table = supercon_slice[supercon_slice["tc"] > 0]
+    formulas = table[superconductor_class(table) == "cuprate"]["formula"].iloc[:128].tolist()
+    cuprates = REGISTRY.get("encoder", "scgan-onehot")().fit(formulas).encode(formulas)
+    small = dict(epochs=3, batch_size=64, noise_dim=16, hidden=[32], output="adjusted-onehot", critic_steps=2,
+                 device="cpu", seed=7)
+    one = wgan(**small).fit(cuprates)
+    run = run_on(tmp_path, lambda run: RayExecutor())
+    two = wgan(**small, processes=2).fit(cuprates, run=run)
+    assert "wgan-gp: 2 training processes, rank 0 here, the others started as Ray tasks" in (tmp_path / LOG).read_text()
+    for column in one.history_[0]:  # the tolerance of the data-parallel tests: 1e-4 of a curve's scale
+        a, b = (np.array([row[column] for row in model.history_]) for model in (one, two))
+        assert np.abs(a - b).max() <= 1e-4 * np.abs(a).max(), column
+    for a, b in zip(one.generator_.state_dict().values(), two.generator_.state_dict().values()):
+        assert torch.allclose(a, b, rtol=0, atol=1e-4)
+    run.close()
+
+
+def fails_in_rank_1(X, y, run, shard):
+    """A training whose rank 1 fails while rank 0 waits for it in a collective."""
+    import torch
+
+    if shard.rank == 1:
+        raise RuntimeError("rank 1 ran out of memory")
+    shard.average(torch.zeros(1))
+
+
+def test_a_failed_ray_training_process_stops_the_training_with_its_error(local_ray, tmp_path):
+    pytest.importorskip("torch")
+    run = run_on(tmp_path, lambda run: RayExecutor())
+    with pytest.raises(StepError, match="a training process failed: .*rank 1 ran out of memory"):
+        data_parallel("test", fails_in_rank_1, None, None, run, 2, "cpu")
+    run.close()
+
+
 class CountingExecutor:
     """Stands in for an executor: counts how often it is made and closed."""
 
@@ -112,7 +151,7 @@ class CountingExecutor:
         CountingExecutor.made += 1
         self.run = run
 
-    def map_tasks(self, function, items, *, shared=None, cpus=1):
+    def map_tasks(self, function, items, *, shared=None, cpus=1, gpus=0):
         return (function(item, shared, run=self.run) for item in items)
 
     def close(self):

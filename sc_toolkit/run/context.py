@@ -96,9 +96,9 @@ class RunContext:
                 self.log(f"executor: {self._executor.describe()}")
         return self._executor
 
-    def map(self, function, items: Iterable, *, shared: Any = None, cpus: int = 1) -> Iterator:
+    def map(self, function, items: Iterable, *, shared: Any = None, cpus: int = 1, gpus: int = 0) -> Iterator:
         """Independent pieces of work on the run's executor (see :func:`sc_toolkit.map_tasks`)."""
-        return self.executor.map_tasks(function, items, shared=shared, cpus=cpus)
+        return self.executor.map_tasks(function, items, shared=shared, cpus=cpus, gpus=gpus)
 
     def close(self) -> None:
         """Close the executor (stop a Ray started for the run), stop logging warnings, close the log."""

@@ -13,6 +13,9 @@ order, so a run gives the same table, counts, ranking and models on either.
   worker raises or dies is retried by Ray (``max_retries``); only the driver counts and writes
   results, one per batch, so a retried batch is never lost or counted twice.
 
+The Ray executor also places the processes of a data-parallel training
+(:meth:`RayExecutor.start_processes`, used by :mod:`sc_toolkit.distributed`).
+
 A run makes its executor once (:class:`~sc_toolkit.run.context.RunContext` ``.executor``, on first
 use) and closes it when the run ends, failed or not: the predictors' members and the screening share
 one Ray.
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -59,8 +63,9 @@ class LocalExecutor:
         for batch in batches:
             yield job(batch, run=self.run)
 
-    def map_tasks(self, function, items: Iterable, *, shared: Any = None, cpus: int = 1) -> Iterator:
-        """``function(item, shared, run=run)`` for each item, one after the other, in this process."""
+    def map_tasks(self, function, items: Iterable, *, shared: Any = None, cpus: int = 1, gpus: int = 0) -> Iterator:
+        """``function(item, shared, run=run)`` for each item, one after the other, in this process
+        (with its threads and devices: ``cpus`` and ``gpus`` are for executors that place tasks)."""
         for item in items:
             yield function(item, shared, run=self.run)
 
@@ -107,16 +112,17 @@ class RayExecutor:
         while pending:
             yield self._get(pending.popleft())
 
-    def map_tasks(self, function, items: Iterable, *, shared: Any = None, cpus: int = 1) -> Iterator:
+    def map_tasks(self, function, items: Iterable, *, shared: Any = None, cpus: int = 1, gpus: int = 0) -> Iterator:
         """``function(item, shared, run=None)`` for each item as a Ray task holding ``cpus`` CPUs
-        (at most the CPUs of the largest node), with as many threads; ``shared`` is put in the object
+        (at most the CPUs of the largest node), with as many threads, and ``gpus`` GPUs (Ray shows
+        the task those alone; with none, no GPU); ``shared`` is put in the object
         store once. Results in the order of ``items``; tasks not yet collected when the caller stops
         (or a task fails for good) are cancelled."""
         ray = self._ray
         largest = max((n["Resources"].get("CPU", 0) for n in ray.nodes() if n["Alive"]), default=1)
         cpus = max(1, min(int(cpus), int(largest)))
         ref = ray.put(shared)
-        pending = deque(self._piece.options(num_cpus=cpus).remote(function, ref, item, cpus) for item in items)
+        pending = deque(self._piece.options(num_cpus=cpus, num_gpus=gpus).remote(function, ref, item, cpus) for item in items)
         try:
             while pending:
                 result = self._get(pending[0])
@@ -125,6 +131,21 @@ class RayExecutor:
         finally:
             for left in pending:
                 ray.cancel(left)
+
+    def node_address(self) -> str:
+        """The address of this process's node in the cluster (127.0.0.1 for a local Ray)."""
+        return self._ray.util.get_node_ip_address()
+
+    def start_processes(self, function, arguments: list[tuple], *, cpus: int = 1, gpus: int = 0) -> RayProcesses:
+        """``function(*args)`` for each tuple of ``arguments`` as a Ray task holding ``cpus`` CPUs
+        (at most the largest node's) and ``gpus`` GPUs, all running at once wherever the cluster
+        has room, never retried (the processes of a data-parallel training meet each other: a
+        process started again would meet no one). Returns their handle."""
+        ray = self._ray
+        largest = max((n["Resources"].get("CPU", 0) for n in ray.nodes() if n["Alive"]), default=1)
+        cpus = max(1, min(int(cpus), int(largest)))
+        task = ray.remote(_run_process).options(num_cpus=cpus, num_gpus=gpus, max_retries=0)
+        return RayProcesses(ray, [task.remote(function, args, cpus) for args in arguments])
 
     def _get(self, ref) -> Any:
         try:
@@ -142,6 +163,37 @@ class RayExecutor:
         cpus = int(self._ray.cluster_resources().get("CPU", 0))
         where = "a local Ray started for the run" if self._started else "the Ray cluster"
         return f"as Ray tasks on {where} ({cpus} CPUs)"
+
+
+class RayProcesses:
+    """The Ray tasks of :meth:`RayExecutor.start_processes`."""
+
+    def __init__(self, ray, refs: list):
+        self._ray, self._pending = ray, list(refs)
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait (at most ``timeout`` seconds) until every task has ended: whether all have; the
+        first failure is raised as soon as it is seen."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self._pending:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            done, self._pending = self._ray.wait(self._pending, num_returns=1, timeout=left)
+            if not done:
+                return False
+            self._ray.get(done[0])
+        return True
+
+    def terminate(self) -> None:
+        """Stop the tasks still running (their worker processes are killed)."""
+        for ref in self._pending:
+            self._ray.cancel(ref, force=True)
+        self._pending = []
+
+
+def _run_process(function, arguments: tuple, cpus: int):
+    """One task of :meth:`RayExecutor.start_processes`, with ``cpus`` OpenMP threads."""
+    os.environ["OMP_NUM_THREADS"] = str(cpus)
+    return function(*arguments)
 
 
 def _run_batch(job, batch):

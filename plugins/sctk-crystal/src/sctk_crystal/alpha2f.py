@@ -117,7 +117,9 @@ class Alpha2FEnsemble(Predictor):
         ids = group_ids(groups, len(graphs), self.name)
         self.members_, self.histories_, self.valid_rows_ = [], [], []
         members = enumerate(np.random.SeedSequence(seed).spawn(p.n_models))
-        trained = map_tasks(run, self._fit_member, members, shared=(graphs, targets, ids, loss_fn), cpus=p.processes)
+        gpus = p.processes if resolve_device(p.device).startswith("cuda") else 0  # a GPU per process of a member
+        trained = map_tasks(run, self._fit_member, members, shared=(graphs, targets, ids, loss_fn), cpus=p.processes,
+                            gpus=gpus)
         for m, (model, out_of_bag, history) in enumerate(trained):  # a log line per member, as it comes back
             log(run, f"alpha2f member {m}: {history['epochs']} epochs, best out-of-bag loss {history['best_valid']:.4f}")
             self.members_.append(model)
