@@ -193,6 +193,9 @@ def test_quick_recipe_on_ray_matches_the_local_executor(local_ray, tmp_path, dat
     assert_frame_equal(ray.all_candidates, local.all_candidates)
     assert ray.metrics["generation"] == local.metrics["generation"]
     assert len(local.all_candidates) == 600 and local.all_candidates["rejected_by"].nunique() > 1
+    batches = list(local.candidate_batches(["formula", "rejected_by"], rows=100))  # shards of 150 rows
+    assert max(map(len, batches)) <= 100 and list(batches[0].columns) == ["formula", "rejected_by"]
+    assert_frame_equal(pd.concat(batches, ignore_index=True), local.all_candidates[["formula", "rejected_by"]])
 
 
 def test_a_recipe_asking_for_ray_without_ray_gets_one_line(monkeypatch):

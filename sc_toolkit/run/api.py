@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +25,8 @@ from ..errors import UserError
 from ..plan import Plan, check_sources, make_plan
 from ..recipe import apply_overrides, dumps_toml, override_keys, read_recipe, set_dotted
 from ..registry import Registry, default_registry
-from .directory import (ACCEPTED, CANDIDATES, GENERATOR, GENERATOR_TRAINING, INVOCATION, RANKED_STRUCTURES, RECIPE,
-                        TRAINING, RunDir)
+from .directory import (ACCEPTED, BATCH_ROWS, CANDIDATES, GENERATOR, GENERATOR_TRAINING, INVOCATION,
+                        RANKED_STRUCTURES, RECIPE, TRAINING, RunDir)
 from .evaluate import evaluate_run, write_evaluation
 from .predict import SavedPredictor, load_predictor, predict_materials
 from .report import write_report
@@ -94,10 +94,16 @@ class Run:
 
     @property
     def all_candidates(self) -> pd.DataFrame | None:
-        """Every candidate, with ``rejected_by`` naming the filter that rejected it ('' if accepted)."""
+        """Every candidate, with ``rejected_by`` naming the filter that rejected it ('' if accepted),
+        as one table in memory (:meth:`candidate_batches` for a run of more than fit)."""
         if self._result is not None and self._result.candidates is not None:
             return self._result.candidates
         return self.run_dir.read_table(CANDIDATES)
+
+    def candidate_batches(self, columns: list[str] | None = None, rows: int = BATCH_ROWS) -> Iterator[pd.DataFrame]:
+        """Every candidate as DataFrames of at most ``rows`` rows, in the order screened, with only
+        ``columns`` when given: memory bounded whatever the number of candidates."""
+        return self.run_dir.table_batches(CANDIDATES, columns=columns, rows=rows)
 
     @property
     def structures(self) -> pd.DataFrame | None:

@@ -62,6 +62,8 @@ GENERATOR_TRAINING = "generator_training.parquet"
 GENERATOR_HOLDOUT = "generator_holdout.parquet"
 HISTORY = "history.json"
 CANDIDATES = "candidates.parquet"
+#: Rows per DataFrame of :meth:`RunDir.table_batches`.
+BATCH_ROWS = 100_000
 CANDIDATES_CSV = "candidates.csv"
 ACCEPTED = "accepted.csv"
 STRUCTURES_DIR = "structures"
@@ -220,17 +222,34 @@ class RunDir:
         except (OSError, ValueError):
             return {}
 
-    def read_table(self, name: str) -> pd.DataFrame | None:
-        """A Parquet or CSV table of the run, or None when it is missing or unreadable."""
+    def read_table(self, name: str, columns: list[str] | None = None) -> pd.DataFrame | None:
+        """A Parquet or CSV table of the run (only ``columns``, when given), or None when it is
+        missing or unreadable. The whole table is in memory: see :meth:`table_batches` for one that
+        may not fit."""
         import pandas as pd
 
         path = self.path / name
         if not path.exists():
             return None
         try:
-            return pd.read_parquet(path) if name.endswith(".parquet") else pd.read_csv(path)
+            if name.endswith(".parquet"):
+                return pd.read_parquet(path, columns=columns)
+            return pd.read_csv(path, usecols=columns)
         except (OSError, ValueError):
             return None
+
+    def table_batches(self, name: str, columns: list[str] | None = None, rows: int = BATCH_ROWS):
+        """The Parquet table ``name`` (a file, or a folder of shards such as ``candidates.parquet``)
+        as DataFrames of at most ``rows`` rows, in order, reading only ``columns`` when given: memory
+        bounded whatever the table's size. Nothing when it is missing; ValueError when ``columns``
+        names one it lacks."""
+        import pyarrow.dataset as ds
+
+        path = self.path / name
+        if not path.exists():
+            return
+        for batch in ds.dataset(path, format="parquet").to_batches(columns=columns, batch_size=rows):
+            yield batch.to_pandas()
 
     @property
     def manifest(self) -> dict[str, Any]:

@@ -130,6 +130,20 @@ class _RunFiles:
         reader = pd.read_parquet if name.endswith(".parquet") else pd.read_csv
         return self._get(name, reader)
 
+    def column(self, name: str, column: str) -> pd.Series | None:
+        """One column of a Parquet table (the candidates may not fit in memory whole), or None."""
+        table = RunDir(self.run_dir).read_table(name, columns=[column])
+        return None if table is None else table[column]
+
+    def batches(self, name: str, column: str):
+        """One column of a Parquet table as Series of a bounded number of rows (none when the table
+        or the column is missing)."""
+        try:
+            for batch in RunDir(self.run_dir).table_batches(name, columns=[column]):
+                yield batch[column]
+        except (OSError, ValueError):
+            return
+
     @property
     def training(self) -> pd.DataFrame | None:
         """The rows the generator learned from, else the run's training table."""
@@ -289,7 +303,6 @@ def _tc(d: _RunFiles) -> str:
     name, target = _regression_target(d)
     training = d.training
     accepted = d.table(ACCEPTED)
-    candidates = d.table(CANDIDATES)
     evaluation = (d.evaluation.get("metrics") or {}).get("predicted_tc") or {}
     series: list[tuple[str, np.ndarray | None, list[float] | None]] = []
     train_values = None
@@ -300,8 +313,8 @@ def _tc(d: _RunFiles) -> str:
     if evaluation.get("available") and evaluation.get("histogram"):
         series.append((f"generated, {d.evaluation.get('n_samples')} evaluation samples (predicted)", None,
                        evaluation["histogram"]["generated"]))
-    elif candidates is not None and column in candidates.columns:
-        values = pd.to_numeric(candidates[column], errors="coerce").dropna().to_numpy()
+    elif column is not None and (scored := d.column(CANDIDATES, column)) is not None:
+        values = pd.to_numeric(scored, errors="coerce").dropna().to_numpy()
         if len(values):
             series.append(("generated candidates scored by the run (predicted)", values, None))
     if accepted is not None and column in accepted.columns:
@@ -386,20 +399,22 @@ def _elements(d: _RunFiles) -> str:
     sets = []
     training = d.training
     if training is not None and "formula" in training.columns:
-        sets.append(("training compositions", training["formula"]))
-    candidates = d.table(CANDIDATES)
-    if candidates is not None and "formula" in candidates.columns:
-        sets.append(("generated candidates (all decoded samples of the run)", candidates["formula"]))
+        sets.append(("training compositions", [training["formula"]]))
+    # the candidates batch by batch: a run may have screened more than fit in memory at once
+    sets.append(("generated candidates (all decoded samples of the run)", d.batches(CANDIDATES, "formula")))
     accepted = d.table(ACCEPTED)
     if accepted is not None and "formula" in accepted.columns and len(accepted):
-        sets.append(("accepted candidates", accepted["formula"]))
+        sets.append(("accepted candidates", [accepted["formula"]]))
     out = []
-    for title, formulas in sets:
-        amounts = _fractions(formulas)
-        if amounts is None:
-            continue
-        shares = (amounts > 0).mean(axis=0)
-        out.append(_periodic(shares, f"{title}: share of the {len(amounts):,} compositions containing each element"))
+    for title, parts in sets:
+        containing, n = np.zeros(len(SYMBOLS)), 0
+        for formulas in parts:
+            amounts = _fractions(formulas)
+            if amounts is not None:
+                containing += (amounts > 0).sum(axis=0)
+                n += len(amounts)
+        if n:
+            out.append(_periodic(containing / n, f"{title}: share of the {n:,} compositions containing each element"))
     return "".join(out)
 
 
@@ -456,10 +471,12 @@ def _structures(d: _RunFiles) -> str:
 def _stability(d: _RunFiles) -> str:
     """Predicted distance to the hull of known phases: its distribution over the candidates, the
     stable share, the evaluation's stable-unique-novel rate, and the hull's sources."""
-    candidates, accepted = d.table(CANDIDATES), d.table(ACCEPTED)
-    series = [(label, pd.to_numeric(t[HULL_COLUMN], errors="coerce").dropna().to_numpy())
-              for label, t in (("scored candidates", candidates), ("accepted candidates", accepted))
-              if t is not None and HULL_COLUMN in t.columns]
+    accepted = d.table(ACCEPTED)
+    scored = d.column(CANDIDATES, HULL_COLUMN)
+    series = [(label, pd.to_numeric(values, errors="coerce").dropna().to_numpy())
+              for label, values in (("scored candidates", scored),
+                                    ("accepted candidates", None if accepted is None else accepted.get(HULL_COLUMN)))
+              if values is not None]
     series = [(label, values) for label, values in series if len(values)]
     sources = next((r.get("hull") for r in d.metrics.get("predictors", {}).values() if r.get("hull")), None)
     sun = (d.evaluation.get("metrics") or {}).get("stable_unique_novel") or {}
