@@ -1,5 +1,5 @@
 """Ensemble members as tasks on the run's executor (``sc_toolkit.map_tasks``): a LightGBM ensemble and
-an alpha2F ensemble trained as Ray tasks (a local Ray on 127.0.0.1, shared by the module) predict
+an alpha2F ensemble and an ``mlp`` ensemble trained as Ray tasks (a local Ray on 127.0.0.1, shared by the module) predict
 exactly what they predict trained in this process for the same seed; a member whose task raises once
 is run again with the same result; a run makes its executor once, for every step, and closes it
 even when a step fails; outside a run, ``task_executor`` gives the pieces an executor; without Ray,
@@ -140,6 +140,17 @@ def test_a_failed_ray_training_process_stops_the_training_with_its_error(local_r
     with pytest.raises(StepError, match="a training process failed: .*rank 1 ran out of memory"):
         data_parallel("test", fails_in_rank_1, None, None, run, 2, "cpu")
     run.close()
+
+
+def test_mlp_members_on_ray_are_the_local_members(local_ray, tc_table, tmp_path):
+    pytest.importorskip("torch")
+    mlp = REGISTRY.get("predictor", "mlp")
+    tiny = dict(n_models=2, epochs=3, hidden=[16], device="cpu")
+    local = mlp(**tiny).fit(*tc_table)
+    on_ray = mlp(**tiny).fit(*tc_table, run=run_on(tmp_path, lambda run: RayExecutor()))
+    X = tc_table[0]
+    for a, b in zip(local.predict(X, return_std=True), on_ray.predict(X, return_std=True)):
+        assert np.array_equal(a, b)
 
 
 class CountingExecutor:

@@ -16,7 +16,7 @@ import numpy as np
 from pydantic import Field
 
 from sc_toolkit import Params, Predictor, UserError
-from sc_toolkit import progress
+from sc_toolkit import map_tasks, progress
 
 from ._data import as_features, as_targets, ensemble_labels
 
@@ -73,8 +73,6 @@ class MLPPredictor(Predictor):
     def fit(self, X: np.ndarray, y: np.ndarray, *, groups=None, run=None) -> MLPPredictor:
         """Train ``n_models`` networks; sets ``members_``, ``n_features_in_``, the scalers and, for
         classifiers, ``classes_``. Returns self."""
-        import torch
-
         X = as_features(X, allow_nan=False)
         target, classes = as_targets(y, len(X), self.task)
         p = self.params
@@ -89,16 +87,27 @@ class MLPPredictor(Predictor):
             self.y_mean_, self.y_scale_ = float(target.mean()), float(target.std() or 1.0)
             self.y_range_ = (float(target.min()), float(target.max()))
         device = self._device()
-        inputs = torch.as_tensor(self._scaled(X), device=device)
         if classes is None:
-            labels = torch.as_tensor((target - self.y_mean_) / self.y_scale_, dtype=torch.float32, device=device)
+            labels = ((target - self.y_mean_) / self.y_scale_).astype(np.float32)
         else:
-            labels = torch.as_tensor(target, dtype=torch.long, device=device)
-        self.members_ = []
-        for index in range(p.n_models):
-            seed = p.random_state + index
-            self.members_.append(self._train(inputs, labels, seed, device, run, f"mlp {index + 1}/{p.n_models}"))
+            labels = np.asarray(target, dtype=np.int64)
+        # members as tasks of the run's executor (one after the other here, or Ray tasks, a GPU each on CUDA)
+        members = map_tasks(run, self._fit_member, range(p.n_models), shared=(self._scaled(X), labels),
+                            gpus=int(device.startswith("cuda")))
+        self.members_ = [net.to(device) for net in members]
         return self
+
+    def _fit_member(self, index: int, data: tuple, run=None):
+        """Member ``index``, a function of its arguments only: the network (on the CPU) trained from
+        seed ``random_state + index`` on ``data`` = (scaled features, labels); its epochs are shown
+        in a run."""
+        import torch
+
+        p = self.params
+        device = self._device()
+        inputs, labels = (torch.as_tensor(array, device=device) for array in data)
+        net = self._train(inputs, labels, p.random_state + index, device, run, f"mlp {index + 1}/{p.n_models}")
+        return net.to("cpu")
 
     def predict(self, X: np.ndarray, return_std: bool = False):
         """Mean prediction of the members (and their std with ``return_std``)."""
