@@ -1,5 +1,5 @@
 """Ensemble members as tasks on the run's executor (``sc_toolkit.map_tasks``): a LightGBM ensemble and
-an alpha2F ensemble and an ``mlp`` ensemble trained as Ray tasks (a local Ray on 127.0.0.1, shared by the module) predict
+an alpha2F, a ``sodnet`` and an ``mlp`` ensemble trained as Ray tasks (a local Ray on 127.0.0.1, shared by the module) predict
 exactly what they predict trained in this process for the same seed; a member whose task raises once
 is run again with the same result; a run makes its executor once, for every step, and closes it
 even when a step fails; outside a run, ``task_executor`` gives the pieces an executor; without Ray,
@@ -78,7 +78,7 @@ def test_lightgbm_members_on_ray_are_the_local_members_and_a_failed_one_is_retri
 
 
 @pytest.mark.slow  # about 20 s: two Ray workers import torch and e3nn
-def test_alpha2f_members_on_ray_are_the_local_members(local_ray, data_dir, tmp_path):
+def test_alpha2f_and_sodnet_members_on_ray_are_the_local_members(local_ray, data_dir, tmp_path):
     torch = pytest.importorskip("torch")
     from sctk_crystal.graphs import CrystalGraph, structures_of
 
@@ -89,20 +89,28 @@ def test_alpha2f_members_on_ray_are_the_local_members(local_ray, data_dir, tmp_p
     tiny = dict(layers=2, scalars=8, vectors=4, tensors=2, heads=2, radial_hidden=16, batch_size=4, device="cpu",
                 epochs=2, n_models=2, patience_stages=(2, 2, 2), seed=1)
     ensemble = REGISTRY.get("predictor", "alpha2f-ensemble")
+    sodnet = REGISTRY.get("predictor", "sodnet")
+    sodnet_tiny = {k: v for k, v in tiny.items() if k not in ("radial_hidden", "patience_stages")}
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as a Ray task of one CPU: the same sums in the same order
     try:
         local = ensemble(**tiny).fit(graphs, table["tc"].to_numpy())
+        local_sodnet = sodnet(**sodnet_tiny).fit(graphs, table["tc"].to_numpy())
     finally:
         torch.set_num_threads(threads)
     run = run_on(tmp_path, lambda run: RayExecutor())
     on_ray = ensemble(**tiny).fit(graphs, table["tc"].to_numpy(), run=run)
+    sodnet_on_ray = sodnet(**sodnet_tiny).fit(graphs, table["tc"].to_numpy(), run=run)
     run.close()
     assert np.array_equal(on_ray.predict_spectrum(graphs)[0], local.predict_spectrum(graphs)[0])
     assert [list(v) for v in on_ray.valid_rows_] == [list(v) for v in local.valid_rows_]
     assert on_ray.histories_ == local.histories_
+    for a, b in zip(sodnet_on_ray.predict(graphs, return_std=True), local_sodnet.predict(graphs, return_std=True)):
+        assert np.array_equal(a, b)
+    assert sodnet_on_ray.histories_ == local_sodnet.histories_
     log = (tmp_path / LOG).read_text()
     assert "alpha2f member 0:" in log and "alpha2f member 1:" in log  # a line per member
+    assert "sodnet member 0:" in log and "sodnet member 1:" in log
 
 
 def test_data_parallel_processes_of_a_run_on_ray_start_as_ray_tasks(local_ray, supercon_slice, tmp_path):

@@ -35,7 +35,7 @@ import numpy as np
 from pydantic import Field
 
 from sc_toolkit import Params, Predictor, UserError
-from sc_toolkit import log, resolve_device
+from sc_toolkit import log, map_tasks, resolve_device
 
 STATE_FILE = "members.pt"
 
@@ -90,7 +90,7 @@ class SODNet(Predictor):
         import torch
 
         from . import _nets
-        from ._splits import group_holdout, group_ids
+        from ._splits import group_ids
 
         p = self.params
         graphs = _nets.check_graphs(X)
@@ -103,27 +103,44 @@ class SODNet(Predictor):
         self.target_mean_, self.target_std_ = float(target.mean()), float(target.std() or 1.0)
         scaled = torch.tensor((target - self.target_mean_) / self.target_std_, dtype=torch.float32)[:, None]
         seed = p.seed if p.seed is not None else (run.seed if run is not None else 0)
-        device = resolve_device(p.device)
         self.n_elements_, self.n_basis_ = graphs[0].x.shape[1], graphs[0].edge_attr.shape[1]
         ids = group_ids(groups, len(graphs), self.name)
         self.members_, self.histories_, self.valid_rows_ = [], [], []
-        for m, member_seed in enumerate(np.random.SeedSequence(seed).spawn(p.n_models)):
-            rng = np.random.default_rng(member_seed)
-            train_rows, valid_rows = group_holdout(ids, p.valid_fraction, rng)
-            torch.manual_seed(int(rng.integers(2**31 - 1)))
-            model = self._network()
-            checkpoint = None if run is None else Path(run.checkpoint_dir(self.name)) / f"member_{m}.pt"
-            history = _nets.train(
-                model, graphs, scaled, train_rows, valid_rows, torch.nn.functional.mse_loss, name=self.name,
-                stopper=_nets.PatienceStopper(p.patience), epochs=p.epochs, batch_size=p.batch_size,
-                lr=p.lr, weight_decay=p.weight_decay, seed=int(rng.integers(2**31 - 1)), device=device,
-                processes=p.processes, run=run, description=f"training sodnet {m + 1}/{p.n_models}", checkpoint=checkpoint,
-            )  # fmt: skip
+        members = enumerate(np.random.SeedSequence(seed).spawn(p.n_models))
+        gpus = p.processes if resolve_device(p.device).startswith("cuda") else 0  # a GPU per process of a member
+        trained = map_tasks(run, self._fit_member, members, shared=(graphs, scaled, ids), cpus=p.processes, gpus=gpus)
+        for m, (model, valid_rows, history) in enumerate(trained):  # a log line per member, as it comes back
             log(run, f"sodnet member {m}: {history['epochs']} epochs, best validation MSE {history['best_valid']:.4f}")
-            self.members_.append(model.cpu())
+            self.members_.append(model)
             self.valid_rows_.append(valid_rows)
-            self.histories_.append({k: history[k] for k in ("epochs", "best_valid", "train", "valid")})
+            self.histories_.append(history)
         return self
+
+    def _fit_member(self, member: tuple, data: tuple, run=None) -> tuple:
+        """Member ``m`` of ``member`` = (m, its SeedSequence), a function of its arguments only: (the
+        network on the CPU, its validation rows, its history) trained with the hold-out drawn from
+        the seed; ``data`` is (graphs, scaled targets, group ids). With a run, its epochs are shown
+        and its kept state is checkpointed."""
+        import torch
+
+        from . import _nets
+        from ._splits import group_holdout
+
+        p = self.params
+        m, member_seed = member
+        graphs, scaled, ids = data
+        rng = np.random.default_rng(member_seed)
+        train_rows, valid_rows = group_holdout(ids, p.valid_fraction, rng)
+        torch.manual_seed(int(rng.integers(2**31 - 1)))
+        model = self._network()
+        checkpoint = None if run is None else Path(run.checkpoint_dir(self.name)) / f"member_{m}.pt"
+        history = _nets.train(
+            model, graphs, scaled, train_rows, valid_rows, torch.nn.functional.mse_loss, name=self.name,
+            stopper=_nets.PatienceStopper(p.patience), epochs=p.epochs, batch_size=p.batch_size,
+            lr=p.lr, weight_decay=p.weight_decay, seed=int(rng.integers(2**31 - 1)), device=resolve_device(p.device),
+            processes=p.processes, run=run, description=f"training sodnet {m + 1}/{p.n_models}", checkpoint=checkpoint,
+        )  # fmt: skip
+        return model.cpu(), valid_rows, {k: history[k] for k in ("epochs", "best_valid", "train", "valid")}
 
     def predict(self, X, return_std: bool = False):
         """Tc in K (and the members' spread in K with ``return_std``)."""
