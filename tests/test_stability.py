@@ -3,6 +3,8 @@ pymatgen's PhaseDiagram, the combination of sources, reference tables, save/load
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -60,7 +62,8 @@ def test_missing_values_and_shape_errors(li_o):
         li_o.e_above_hull(["Li2O", "Li"], np.array([0.0]))
 
 
-def test_agrees_with_pymatgen_phase_diagram():
+@pytest.mark.parametrize("lp_rows", [0, 100])  # every system by its convex hull; by linear programmes
+def test_agrees_with_pymatgen_phase_diagram(lp_rows, monkeypatch):
     from pymatgen.analysis.phase_diagram import PDEntry, PhaseDiagram
     from pymatgen.core import Composition
 
@@ -81,7 +84,63 @@ def test_agrees_with_pymatgen_phase_diagram():
     diagram = PhaseDiagram(entries)
     queries = ["LiFePO4", "Li3PO4", "Fe2O3", "LiFeO2", "Li0.5Fe0.5P0.1O2", "FeP", "Li2Fe0.1P0.3O3.7"]
     expected = [diagram.get_hull_energy_per_atom(Composition(q)) for q in queries]
+    monkeypatch.setattr(stability, "LP_ROWS_BEFORE_HULL", dict.fromkeys(range(2, 9), lp_rows))
     np.testing.assert_allclose(hull.hull_energy(queries), expected, atol=1e-9)
+
+
+@pytest.fixture(scope="module")
+def shipped_phases() -> tuple[pd.DataFrame, list[set[str]]]:
+    """The MP phases shipped with the formation-energy model (those on the hull of their own
+    system) and the elements of each."""
+    from sc_toolkit.pretrained import pretrained_path
+
+    (meta,) = pretrained_path("formation-energy").rglob("hull.json")
+    table = ReferenceHull.load(meta.parent).phases
+    return table, [set(re.findall("[A-Z][a-z]?", key)) for key in table["composition_key"]]
+
+
+@pytest.mark.parametrize("system", [("Li", "Fe", "P", "O"), ("Y", "Ba", "Cu", "O"), ("Sr", "Ca", "Bi", "Cu", "O"),
+                                    ("Ba", "Ca", "Cu", "Hg", "O"), ("La", "Sr", "Ni", "Cu", "O")])  # fmt: skip
+def test_linear_programme_and_convex_hull_agree_with_phase_diagram(shipped_phases, system, monkeypatch):
+    """On real systems of the shipped MP phases, the hull energy solved as a linear programme per
+    composition (few compositions of a system) and read off the qhull facets (many) are the same,
+    and the same as pymatgen's PhaseDiagram, at random compositions and at the phases themselves."""
+    from pymatgen.analysis.phase_diagram import PDEntry, PhaseDiagram
+    from pymatgen.core import Composition
+
+    table, elements = shipped_phases
+    members = table[[e <= set(system) for e in elements]]
+    entries = [PDEntry(Composition(el), 0.0) for el in system]
+    entries += [PDEntry(Composition(f), e * Composition(f).num_atoms) for f, e in zip(members["formula"], members["e_form"])]
+    diagram = PhaseDiagram(entries)
+    columns = [sc_toolkit.SYMBOLS.index(e) for e in system]
+    weights = np.random.default_rng(len(members)).dirichlet(np.ones(len(system)), size=8)
+    queries = Compositions.from_matrix(np.round(weights, 3) @ np.eye(sc_toolkit.N_ELEMENTS)[columns])
+    queries = Compositions.from_formulas([*queries.formulas, *members["formula"].iloc[:12]])
+    expected = [diagram.get_hull_energy_per_atom(Composition(f)) for f in queries.formulas]
+    hull = ReferenceHull(table)
+    monkeypatch.setattr(stability, "LP_ROWS_BEFORE_HULL", dict.fromkeys(range(2, 9), len(queries)))
+    by_programme = hull.hull_energy(queries)  # every system: a programme per composition
+    assert not hull._planes
+    monkeypatch.setattr(stability, "LP_ROWS_BEFORE_HULL", {})
+    by_facets = ReferenceHull(table).hull_energy(queries)  # every system: its convex hull
+    assert len(members) >= 10 and np.isfinite(by_programme).all()
+    np.testing.assert_allclose(by_programme, by_facets, atol=1e-9, rtol=0)
+    np.testing.assert_allclose(by_programme, expected, atol=1e-9, rtol=0)
+
+
+def test_a_system_gets_its_hull_once_its_programmes_are_spent(shipped_phases, monkeypatch):
+    table, _ = shipped_phases
+    queries = ["YBa2Cu3O7", "Y2BaCuO5", "YBa2Cu4O8", "Y0.5Ba1.5Cu3O6.5", "YBaCu2O5"]
+    monkeypatch.setattr(stability, "LP_ROWS_BEFORE_HULL", {4: 3})
+    hull = ReferenceHull(table)
+    first = hull.hull_energy(queries[:2])  # 2 of 3 programmes
+    assert not hull._planes
+    rest = hull.hull_energy(queries[2:])  # 3 more: over the budget, the Y-Ba-Cu-O hull is built
+    assert len(hull._planes) == 1
+    monkeypatch.setattr(stability, "LP_ROWS_BEFORE_HULL", {})
+    np.testing.assert_allclose(np.concatenate([first, rest]), ReferenceHull(table).hull_energy(queries), atol=1e-9,
+                               rtol=0)
 
 
 def test_only_the_phases_on_the_hull_give_the_same_hull(tmp_path):

@@ -19,8 +19,12 @@ Elements define 0 eV/atom: every element of a chemical system enters its hull at
 rows of the sources are not used.
 
 The hull of a chemical system is pymatgen's ``PhaseDiagram`` construction (the same qhull call on
-the same coordinates) done on numpy arrays, which a test checks against ``PhaseDiagram`` itself;
-scipy is imported inside the function that needs it, so importing this module stays cheap.
+the same coordinates) done on numpy arrays, which a test checks against ``PhaseDiagram`` itself.
+For the first few compositions of a system of many elements, each composition's hull energy is
+instead the optimum of a small linear programme over the system's phases (scipy's HiGHS): the same
+value (tests check both against each other and ``PhaseDiagram``), without the cost of a convex hull
+in many dimensions. scipy is imported inside the functions that need it, so importing
+this module stays cheap.
 """
 
 from __future__ import annotations
@@ -72,6 +76,14 @@ PHASES_KEPT = {
 #: Most elements of a chemical system a hull is built for. The hull's cost grows steeply with the
 #: dimension: one system took 0.04 s at 7 elements, 0.5 s at 8, 4 s at 9 and 72 s at 10 (2 CPU cores).
 MAX_SYSTEM_SIZE = 8
+#: Compositions of a chemical system of n elements (the key) whose hull energies are solved as linear
+#: programmes, one each, before the system's convex hull is built instead (counted over every call of
+#: a hull): about the hull's cost in programmes, measured on the main job's samples (1.4-14 ms a
+#: programme, 1 ms-0.3 s a hull, from 3 to 8 elements; docs/decisions.md). None below 6 elements, whose
+#: hull costs about one programme or less.
+LP_ROWS_BEFORE_HULL = {6: 2, 7: 9, 8: 21}
+#: HiGHS's primal and dual feasibility tolerance for those linear programmes (its default is 1e-7).
+_LP_TOLERANCE = 1e-10
 
 
 def reference_phases(registry, datasets: Sequence[str]) -> pd.DataFrame:
@@ -133,7 +145,9 @@ class ReferenceHull:
     hull is that of pymatgen's ``PhaseDiagram`` of the phases whose elements all lie in the
     candidate's chemical system plus every element of that system at 0 eV/atom (so a system no
     source covers gets the hull of its elements alone). Hulls are built on first use and cached per
-    chemical system; all compositions of one system are evaluated in one matrix product.
+    chemical system; all compositions of one system are evaluated in one matrix product. The first
+    few compositions of a system of 6 to 8 elements (``LP_ROWS_BEFORE_HULL``) are solved instead as
+    linear programmes, one each (the same value): most systems a screening meets have only a few.
     """
 
     def __init__(
@@ -150,6 +164,7 @@ class ReferenceHull:
         self.datasets = list(datasets) if datasets is not None else list(dict.fromkeys(phases["source"]))
         self.rows_per_source = {str(k): int(v) for k, v in phases["source"].value_counts(sort=False).items()}
         self._planes: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}
+        self._solved: dict[tuple[int, ...], int] = {}  # compositions solved as programmes, per system
         self._by_system: dict[tuple[int, ...], np.ndarray] | None = None
         self._formulas = self.phases["formula"].to_numpy()
         self._energies = self.phases["e_form"].to_numpy(dtype=float)
@@ -180,6 +195,11 @@ class ReferenceHull:
                 hull[rows] = 0.0
                 continue
             if len(system) > MAX_SYSTEM_SIZE:  # no hull is built: the row keeps NaN
+                continue
+            solved = self._solved.get(system, 0) + len(rows)
+            if system not in self._planes and solved <= LP_ROWS_BEFORE_HULL.get(len(system), 0):
+                self._solved[system] = solved
+                hull[rows] = self._solve_hull_energies(system, fractions[np.ix_(rows, system)])
                 continue
             columns, planes = self._system_planes(system)
             x = np.concatenate([fractions[np.ix_(rows, columns)], np.ones((len(rows), 1))], axis=1)
@@ -226,17 +246,7 @@ class ReferenceHull:
         ``PhaseDiagram`` of a cuprate system with its ~1,000 phases costs ~0.1 s of Python per system."""
         from scipy.spatial import ConvexHull, QhullError
 
-        by_system = self._system_index()
-        subsets = (by_system.get(sub) for k in range(2, len(system) + 1) for sub in itertools.combinations(system, k))
-        rows = np.concatenate([r for r in subsets if r is not None] or [np.zeros(0, dtype=int)])
-        rows = rows[self._energies[rows] < -_FORMATION_TOL]
-        position = {z: i for i, z in enumerate(system)}
-        fractions = np.zeros((len(rows) + len(system), len(system)))
-        for i, row in enumerate(rows.tolist()):
-            for z, fraction in self._fractions(row):
-                fractions[i, position[z]] = fraction
-        fractions[len(rows) :] = np.eye(len(system))
-        energies = np.concatenate([self._energies[rows], np.zeros(len(system))])
+        fractions, energies = self._system_points(system)
         points = np.concatenate([fractions[:, 1:], energies[:, None]], axis=1)
         extra = np.full(len(system), 1 / len(system))
         extra[-1] = points.max() + 1
@@ -253,6 +263,39 @@ class ReferenceHull:
         below = (augmented @ planes.T) - points[:, -1:] > 1e-6
         columns = np.array(system[1:], dtype=int)
         return columns, planes[~below.any(axis=0)]
+
+    def _solve_hull_energies(self, system: tuple[int, ...], queries: np.ndarray) -> np.ndarray:
+        """Hull energy of each row of ``queries`` (atomic fractions over the elements of ``system``)
+        as the optimum of the linear programme: minimise sum_i l_i E_i over l >= 0 with
+        sum_i l_i x_i = x, for the phases i of the system below 0 eV/atom and its elements at 0
+        (the lowest energy any mixture of phases reaches at x: the lower hull's value there)."""
+        from scipy.optimize import linprog
+
+        fractions, energies = self._system_points(system)
+        options = {"primal_feasibility_tolerance": _LP_TOLERANCE, "dual_feasibility_tolerance": _LP_TOLERANCE}
+        hull = np.empty(len(queries))
+        for i, x in enumerate(queries):
+            solution = linprog(energies, A_eq=fractions.T, b_eq=x, bounds=(0, None), method="highs", options=options)
+            if solution.status != 0:
+                raise RuntimeError(f"hull energy of {x} in system {system}: HiGHS says {solution.message}")
+            hull[i] = solution.fun
+        return hull
+
+    def _system_points(self, system: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """Atomic fractions (one column per element of ``system``) and formation energies of the
+        phases of ``system`` and its subsystems below 0 eV/atom (the others cannot touch the lower
+        hull), followed by the system's elements at 0 eV/atom."""
+        by_system = self._system_index()
+        subsets = (by_system.get(sub) for k in range(2, len(system) + 1) for sub in itertools.combinations(system, k))
+        rows = np.concatenate([r for r in subsets if r is not None] or [np.zeros(0, dtype=int)])
+        rows = rows[self._energies[rows] < -_FORMATION_TOL]
+        position = {z: i for i, z in enumerate(system)}
+        fractions = np.zeros((len(rows) + len(system), len(system)))
+        for i, row in enumerate(rows.tolist()):
+            for z, fraction in self._fractions(row):
+                fractions[i, position[z]] = fraction
+        fractions[len(rows) :] = np.eye(len(system))
+        return fractions, np.concatenate([self._energies[rows], np.zeros(len(system))])
 
     def _fractions(self, row: int) -> list[tuple[int, float]]:
         """(element index, atomic fraction) of phase ``row``, parsed from its formula once."""
@@ -285,7 +328,9 @@ class ReferenceHull:
             },
             "n_phases": len(self.phases),
             "phases_kept": PHASES_KEPT[self.on_hull_only],
-            "hull": "lower convex hull per chemical system as pymatgen's PhaseDiagram builds it (qhull)",
+            "hull": "lower convex hull per chemical system as pymatgen's PhaseDiagram builds it (qhull); for the "
+                    "first compositions of a system of n elements (n: how many), its value at each as a linear "
+                    f"programme (scipy's HiGHS): {LP_ROWS_BEFORE_HULL}",
             "pymatgen": version("pymatgen"),
             "scipy": version("scipy"),
         }
