@@ -197,38 +197,98 @@ def crowded(ordered: pd.DataFrame, per_element_set: int | None, min_distance: fl
             limit: int | None = None) -> np.ndarray:
     """For rows in rank order: '' for a row kept, else the rank rule that skips it. With ``limit``,
     the walk stops once that many rows are kept: every later row is 'rank: below the top <limit>'.
-    Formulas are parsed a chunk at a time, so a long table costs the memory of the kept rows."""
+    Formulas are parsed a chunk at a time, so a long table costs the memory of the kept rows; the
+    distance to the kept rows is computed only for those :class:`KeptFractions` cannot rule out."""
     reasons = np.full(len(ordered), "", dtype=object)
     if not len(ordered) or (per_element_set is None and min_distance is None and limit is None):
         return reasons
     formulas = ordered["formula"].astype(str).tolist()
     per_set: dict[tuple, int] = {}
-    kept = np.empty((0, 0))
-    n_kept = 0
+    kept = KeptFractions(min_distance if min_distance is not None else np.inf)
     for start in range(0, len(formulas), _CHUNK):
         fractions = Compositions.from_formulas(formulas[start:start + _CHUNK]).fractions
-        if not n_kept:
-            kept = np.empty((min(len(formulas), _CHUNK), fractions.shape[1]))
         for j, row in enumerate(fractions):
             i = start + j
-            if limit is not None and n_kept >= limit:
+            if limit is not None and kept.n >= limit:
                 reasons[i:] = f"rank: below the top {limit}"
                 return reasons
             elements = tuple(np.flatnonzero(row > 0))
             if per_element_set is not None and per_set.get(elements, 0) >= per_element_set:
                 reasons[i] = f"rank: more than {per_element_set} per element set"
                 continue
-            if min_distance is not None and n_kept:
-                nearest = np.abs(kept[:n_kept] - row).sum(axis=1).min()
-                if nearest < min_distance:
-                    reasons[i] = f"rank: within {min_distance:g} of a better candidate"
-                    continue
-            if n_kept == len(kept):
-                kept = np.concatenate([kept, np.empty_like(kept)])
-            kept[n_kept] = row
-            n_kept += 1
+            if min_distance is not None and kept.nearest(row) < min_distance:
+                reasons[i] = f"rank: within {min_distance:g} of a better candidate"
+                continue
+            kept.add(row)
             per_set[elements] = per_set.get(elements, 0) + 1
     return reasons
+
+
+class KeptFractions:
+    """The atomic fractions of the rows a ranking kept, and the L1 distance of a new row to the
+    nearest of them when it is below ``within`` (else any value >= ``within``), computed only for the
+    kept rows that can be that close.
+
+    A kept row lacking an element of which the new row has at least ``within`` (or having such an
+    element that the new row lacks) is at least that far: its distance is a sum of non-negative
+    terms, one of them that fraction, and a floating-point sum of non-negative terms is never below
+    any of them. So the distance is computed (as ``np.abs(kept - row).sum(axis=1)``, the same
+    numbers for any subset of rows) only for the kept rows that contain every such element of the
+    new row and whose own such elements the new row contains: the kept rows holding the one of those
+    elements held by fewest kept rows, then a test on bit masks of the element sets."""
+
+    def __init__(self, within: float):
+        self.within, self.n = within, 0
+        self._fractions = np.empty((0, 0))
+        self._present = np.empty((0, 0), dtype=np.uint8)  # packed bits: elements present
+        self._major = np.empty((0, 0), dtype=np.uint8)  # packed bits: elements of fraction >= within
+        self._holders: dict[int, np.ndarray] = {}  # element column -> the kept rows that contain it, ...
+        self._n_holders: dict[int, int] = {}  # ... in the first this many places
+
+    def nearest(self, row: np.ndarray) -> float:
+        """The L1 distance to the nearest kept row if it is below ``within``; else >= ``within``."""
+        if not self.n:
+            return np.inf
+        major = np.flatnonzero(row >= self.within).tolist()
+        if major:
+            rarest = min(major, key=lambda z: self._n_holders.get(z, 0))
+            candidates = self._holders[rarest][:self._n_holders[rarest]] if rarest in self._holders else []
+        else:
+            candidates = np.arange(self.n)
+        if not len(candidates):
+            return np.inf
+        present_bits, major_bits = np.packbits(row > 0), np.packbits(row >= self.within)
+        close = (((self._present[candidates] & major_bits) == major_bits).all(axis=1)
+                 & ((self._major[candidates] & ~present_bits) == 0).all(axis=1))
+        candidates = candidates[close]
+        if not len(candidates):
+            return np.inf
+        return float(np.abs(self._fractions[candidates] - row).sum(axis=1).min())
+
+    def add(self, row: np.ndarray) -> None:
+        if self.n == len(self._fractions):
+            grown = max(2 * self.n, 1024)
+            self._fractions = _grow(self._fractions, grown, len(row))
+            self._present = _grow(self._present, grown, (len(row) + 7) // 8)
+            self._major = _grow(self._major, grown, (len(row) + 7) // 8)
+        self._fractions[self.n] = row
+        self._present[self.n] = np.packbits(row > 0)
+        self._major[self.n] = np.packbits(row >= self.within)
+        for z in np.flatnonzero(row > 0).tolist():
+            count = self._n_holders.get(z, 0)
+            if count == len(self._holders.get(z, ())):
+                self._holders[z] = _grow(self._holders.get(z, np.empty(0, dtype=np.int64)), max(2 * count, 64))
+            self._holders[z][count] = self.n
+            self._n_holders[z] = count + 1
+        self.n += 1
+
+
+def _grow(array: np.ndarray, rows: int, columns: int | None = None) -> np.ndarray:
+    """``array`` in a new buffer of ``rows`` rows (of ``columns`` columns for a 2-D array)."""
+    grown = np.empty((rows,) if columns is None else (rows, columns), dtype=array.dtype)
+    if len(array):
+        grown[:len(array)] = array
+    return grown
 
 
 #: Formulas parsed at a time by :func:`crowded`.
