@@ -9,6 +9,7 @@ ase + matplotlib draw the pictures (``ase.visualize.plot.plot_atoms``).
 from __future__ import annotations
 
 import hashlib
+import os
 import pickle
 import warnings
 from dataclasses import dataclass, field
@@ -124,7 +125,7 @@ def _parsed_dataset(name: str, files: dict[str, str], table: pd.DataFrame) -> di
             structures.append(str(error))
     if files:  # only a whole registered dataset is cached
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")  # processes that parse at once never share one
         tmp.write_bytes(pickle.dumps(dict(zip(table["cif"], structures))))
         tmp.replace(path)
     return {"structures": structures, "tc": list(tc)}
