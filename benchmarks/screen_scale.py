@@ -72,6 +72,19 @@ def write_space(path: Path, elements: list[str], max_amount: int, max_elements: 
     return len(formulas)
 
 
+def whole_table_size(path: Path) -> tuple[int, int]:
+    """Rows of the candidate table at ``path`` and the bytes pandas would hold for it as one table
+    (the sum of its parts' deep memory usage, less their indexes), read one shard at a time."""
+    import pyarrow.dataset as ds
+
+    rows = size = 0
+    for batch in ds.dataset(path, format="parquet").to_batches():
+        part = batch.to_pandas()
+        rows += len(part)
+        size += int(part.memory_usage(deep=True, index=False).sum())
+    return rows, size
+
+
 def screen_once(run, n: int | Path, executor: str, batch_size: int, workers: int | None) -> dict:
     started = time.perf_counter()
     with PeakRss() as rss:
@@ -85,10 +98,10 @@ def screen_once(run, n: int | Path, executor: str, batch_size: int, workers: int
             if executor == "ray" and workers:
                 ray.shutdown()
     seconds = time.perf_counter() - started
-    table = pd.read_parquet(result.output.path / "candidates.parquet")
-    return {"executor": executor, "workers": workers or 1, "n": len(table), "seconds": seconds,
-            "rows_per_s": len(table) / seconds,
-            "peak_rss_gb": rss.peak / 1e9, "table_mb": table.memory_usage(deep=True).sum() / 1e6,
+    rows, table_bytes = whole_table_size(result.output.path / "candidates.parquet")
+    return {"executor": executor, "workers": workers or 1, "n": rows, "seconds": seconds,
+            "rows_per_s": rows / seconds,
+            "peak_rss_gb": rss.peak / 1e9, "table_mb": table_bytes / 1e6,
             "accepted": result.counts["accepted"], "filters": result.counts["filters"],
             "output": str(result.output.path)}
 
