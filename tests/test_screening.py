@@ -3,25 +3,30 @@ and `sctk predict` on user formulas."""
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 ROOT = Path(__file__).parents[1]
-SCTK = str(Path(sys.executable).parent / "sctk")
-
-
-def sctk(*args, check=True) -> subprocess.CompletedProcess:
-    result = subprocess.run([SCTK, *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=600)
-    if check and result.returncode:
-        raise AssertionError(result.stderr)
-    return result
 
 
 @pytest.fixture(scope="module")
-def tc_run(tmp_path_factory, data_dir) -> Path:
+def sctk(in_process_sctk):
+    """`sctk(*args, check=True)`: the command line in this process (without starting Python and
+    reading the datasets again for each command): its exit code, stdout and stderr."""
+
+    def run(*args, check=True) -> subprocess.CompletedProcess:
+        code, out, err = in_process_sctk(*args)
+        if check and code:
+            raise AssertionError(err)
+        return subprocess.CompletedProcess(args, code, out, err)
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def tc_run(tmp_path_factory, data_dir, sctk) -> Path:
     out = tmp_path_factory.mktemp("tc_runs")
     sctk("run", ROOT / "recipes" / "supercon_tc.toml", "--quick", "--set", f'run.output_dir="{out}"',
          "--set", "quick.rows=800")
@@ -41,7 +46,7 @@ def test_predictor_only_recipe_reports_metrics_beside_baselines(tc_run):
 
 
 @pytest.mark.slow
-def test_sctk_predict_reports_bad_rows_and_predicts_the_rest(tc_run, tmp_path):
+def test_sctk_predict_reports_bad_rows_and_predicts_the_rest(tc_run, tmp_path, sctk):
     inputs = tmp_path / "in.csv"
     pd.DataFrame({"formula": ["YBa2Cu3O7", "D0.9Pd1", "MgB2"], "note": ["a", "b", "c"]}).to_csv(inputs, index=False)
     out = tmp_path / "out.csv"
@@ -59,7 +64,7 @@ def test_sctk_predict_reports_bad_rows_and_predicts_the_rest(tc_run, tmp_path):
     assert labels.count("1") + labels.count("0") == 2, "class labels print as integers beside a NaN row"
 
 
-def test_predict_on_a_directory_without_models_is_a_one_line_error(tmp_path):
+def test_predict_on_a_directory_without_models_is_a_one_line_error(tmp_path, sctk):
     result = sctk("predict", tmp_path, "MgB2", check=False)
     assert result.returncode == 2 and "is not a run directory" in result.stderr
     missing = sctk("predict", tmp_path / "no_run", "--input", tmp_path / "no.csv", check=False)
@@ -67,7 +72,7 @@ def test_predict_on_a_directory_without_models_is_a_one_line_error(tmp_path):
 
 
 @pytest.mark.slow
-def test_screening_recipe_reuses_a_trained_predictor(tc_run, tmp_path):
+def test_screening_recipe_reuses_a_trained_predictor(tc_run, tmp_path, sctk):
     candidates = tmp_path / "candidates.csv"
     pd.DataFrame({"formula": ["YBa2Cu3O7", "MgB2", "NaCl", "Bi2Sr2CaCu2O8", "not a formula"]}).to_csv(
         candidates, index=False)
@@ -120,7 +125,7 @@ by = "tc_pred"
 
 
 @pytest.mark.slow
-def test_sctk_screen_streams_a_file_or_a_composition_space_through_a_finished_run(tc_run, tmp_path):
+def test_sctk_screen_streams_a_file_or_a_composition_space_through_a_finished_run(tc_run, tmp_path, sctk):
     formulas = ["YBa2Cu3O7", "MgB2", "not a formula", "Nb3Sn", "YBa2Cu3O7"] * 30
     pd.DataFrame({"formula": formulas, "note": range(len(formulas))}).to_parquet(tmp_path / "in.parquet")
     pd.DataFrame({"formula": formulas}).to_csv(tmp_path / "in.csv", index=False)
