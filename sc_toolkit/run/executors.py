@@ -99,6 +99,7 @@ class RayExecutor:
                 self._started = True
         self._task = ray.remote(max_retries=max_retries, retry_exceptions=True)(_run_batch)
         self._piece = ray.remote(max_retries=max_retries, retry_exceptions=True)(_run_piece)
+        self._process = ray.remote(max_retries=0)(_run_process)
 
     def map(self, job, batches: Iterable) -> Iterator:
         ray = self._ray
@@ -119,10 +120,10 @@ class RayExecutor:
         store once. Results in the order of ``items``; tasks not yet collected when the caller stops
         (or a task fails for good) are cancelled."""
         ray = self._ray
-        largest = max((n["Resources"].get("CPU", 0) for n in ray.nodes() if n["Alive"]), default=1)
-        cpus = max(1, min(int(cpus), int(largest)))
+        cpus = self._cpus_per_task(cpus)
         ref = ray.put(shared)
-        pending = deque(self._piece.options(num_cpus=cpus, num_gpus=gpus).remote(function, ref, item, cpus) for item in items)
+        piece = self._piece.options(num_cpus=cpus, num_gpus=gpus)
+        pending = deque(piece.remote(function, ref, item, cpus) for item in items)
         try:
             while pending:
                 result = self._get(pending[0])
@@ -141,11 +142,14 @@ class RayExecutor:
         (at most the largest node's) and ``gpus`` GPUs, all running at once wherever the cluster
         has room, never retried (the processes of a data-parallel training meet each other: a
         process started again would meet no one). Returns their handle."""
-        ray = self._ray
-        largest = max((n["Resources"].get("CPU", 0) for n in ray.nodes() if n["Alive"]), default=1)
-        cpus = max(1, min(int(cpus), int(largest)))
-        task = ray.remote(_run_process).options(num_cpus=cpus, num_gpus=gpus, max_retries=0)
-        return RayProcesses(ray, [task.remote(function, args, cpus) for args in arguments])
+        cpus = self._cpus_per_task(cpus)
+        task = self._process.options(num_cpus=cpus, num_gpus=gpus)
+        return RayProcesses(self._ray, [task.remote(function, args, cpus) for args in arguments])
+
+    def _cpus_per_task(self, cpus: int) -> int:
+        """``cpus``, at least 1 and at most the CPUs of the cluster's largest node."""
+        largest = max((n["Resources"].get("CPU", 0) for n in self._ray.nodes() if n["Alive"]), default=1)
+        return max(1, min(int(cpus), int(largest)))
 
     def _get(self, ref) -> Any:
         try:
