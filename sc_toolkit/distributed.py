@@ -184,7 +184,7 @@ def _spawned(name: str, train: Train, X, y, run, processes: int, backend: str):
     import torch.multiprocessing as mp
 
     threads = max(1, torch.get_num_threads() // processes)
-    executor = getattr(run, "executor", None) if run is not None else None
+    executor = getattr(run, "executor", None)
     starts = getattr(executor, "start_processes", None)
     host = executor.node_address() if starts is not None else "127.0.0.1"
     store = dist.TCPStore(host, 0, processes, is_master=True, timeout=TIMEOUT, wait_for_workers=False)
