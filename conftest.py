@@ -120,9 +120,10 @@ def data_dir() -> Path:
 def local_ray(request):
     """A local Ray with 2 CPUs that listens on 127.0.0.1 only, for the tests of one module, which
     its workers unpickle by value (they cannot import the tests); shut down after the module."""
-    from sc_toolkit.run.executors import LOOPBACK_ONLY
+    from sc_toolkit.run.executors import LOOPBACK_ONLY, UV_RUN_ENV
 
     os.environ.setdefault(LOOPBACK_ONLY, "0")  # before Ray is imported
+    os.environ.setdefault(UV_RUN_ENV, "0")  # as sctk: workers in this environment, not a `uv run` of a copy
     ray = pytest.importorskip("ray")
     import cloudpickle  # installed with Ray
 

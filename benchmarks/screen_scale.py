@@ -121,6 +121,7 @@ def main() -> None:
     args = parser.parse_args()
 
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # before Ray is imported: 127.0.0.1 only
+    os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")  # workers in this environment (as sctk)
     import lightgbm
     import ray
     import sc_toolkit

@@ -10,6 +10,7 @@ process; a process that fails there stops the training with its error."""
 from __future__ import annotations
 
 import io
+import os
 import sys
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from sc_toolkit.errors import StepError, UserError
 from sc_toolkit.recipe import RunSection
 from sc_toolkit.run.context import RunContext
 from sc_toolkit.run.directory import LOG, RunDir
-from sc_toolkit.run.executors import RayExecutor, executor_for
+from sc_toolkit.run.executors import UV_RUN_ENV, RayExecutor, executor_for, require_ray
 
 REGISTRY = load_registry()
 LIGHTGBM = REGISTRY.get("predictor", "lightgbm")
@@ -196,6 +197,25 @@ def test_a_run_makes_its_executor_once_and_closes_it_when_a_step_fails(monkeypat
     with pytest.raises(RuntimeError):
         runner.execute(plan, load_registry(), runner.start_run(plan, ""))
     assert (CountingExecutor.made, CountingExecutor.closed) == (1, 1)
+
+
+def interpreter(item, shared, run=None):
+    return sys.executable
+
+
+def test_ray_workers_run_in_this_python_environment(local_ray, monkeypatch):
+    """Under `uv run` (`uv run pytest`, `uv run sctk run ...`) Ray would ship a copy of the working
+    directory to its workers and start each through `uv run` in a new environment made there (a
+    minute a worker on 2 cores); sc-toolkit turns that off unless the user turns it on."""
+    executor = RayExecutor()
+    assert set(executor.map_tasks(interpreter, range(2))) == {sys.executable}
+    executor.close()
+    monkeypatch.delenv(UV_RUN_ENV, raising=False)
+    require_ray()
+    assert os.environ[UV_RUN_ENV] == "0"
+    monkeypatch.setenv(UV_RUN_ENV, "1")
+    require_ray()
+    assert os.environ[UV_RUN_ENV] == "1", "the user's choice is kept"
 
 
 def test_without_a_run_the_pieces_run_here_in_order():

@@ -39,10 +39,18 @@ TASKS_PER_CPU = 2
 #: Ray's switch (read when ``ray`` is imported) that, set to "0", makes a single-machine Ray use the
 #: loopback address for its node, so that its servers listen on 127.0.0.1 and nowhere else.
 LOOPBACK_ONLY = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+#: Ray's switch (read when ``ray`` is imported) that, on by default, makes a driver started by `uv run`
+#: ship its working directory to the workers and start each worker through `uv run` there: a new
+#: environment made in that copy, about a minute before a worker registers on 2 cores. Off unless the
+#: user sets it: the workers use the Python environment installed on their node ("Running on a
+#: cluster" asks for the same one on every node).
+UV_RUN_ENV = "RAY_ENABLE_UV_RUN_RUNTIME_ENV"
 
 
 def require_ray():
-    """The ``ray`` module; UserError saying how to install it when it is missing."""
+    """The ``ray`` module, imported with Ray's `uv run` propagation off unless the user set
+    ``UV_RUN_ENV``; UserError saying how to install it when it is missing."""
+    os.environ.setdefault(UV_RUN_ENV, "0")
     try:
         import ray
     except ImportError:
