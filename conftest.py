@@ -120,11 +120,14 @@ def data_dir() -> Path:
 def local_ray(request):
     """A local Ray with 2 CPUs that listens on 127.0.0.1 only, for the tests of one module, which
     its workers unpickle by value (they cannot import the tests); shut down after the module."""
-    from sc_toolkit.run.executors import LOOPBACK_ONLY, UV_RUN_ENV
+    from sc_toolkit.errors import UserError
+    from sc_toolkit.run.executors import LOOPBACK_ONLY, require_ray
 
     os.environ.setdefault(LOOPBACK_ONLY, "0")  # before Ray is imported
-    os.environ.setdefault(UV_RUN_ENV, "0")  # as sctk: workers in this environment, not a `uv run` of a copy
-    ray = pytest.importorskip("ray")
+    try:
+        ray = require_ray()  # as sctk imports it: the workers in this environment
+    except UserError as missing:
+        pytest.skip(str(missing))
     import cloudpickle  # installed with Ray
 
     cloudpickle.register_pickle_by_value(request.module)
