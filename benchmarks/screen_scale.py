@@ -120,11 +120,10 @@ def main() -> None:
     parser.add_argument("--max-elements", type=int, default=4)
     args = parser.parse_args()
 
-    from sc_toolkit.run.executors import LOOPBACK_ONLY, require_ray
-
-    os.environ.setdefault(LOOPBACK_ONLY, "0")  # before Ray is imported: 127.0.0.1 only
-    ray = require_ray()  # as sctk imports it: the workers in this environment
+    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # before Ray is imported: 127.0.0.1 only
+    os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")  # workers in this environment (as sctk)
     import lightgbm
+    import ray
     import sc_toolkit
 
     run = sc_toolkit.open_run(args.run_dir)
